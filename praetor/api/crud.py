@@ -1,0 +1,112 @@
+"""A router for one resource: create, list, read, update and delete through commands.
+
+Writes go through the command bus; reads come from the read model only. The bus returns
+once the read model has applied the write, so the answer to a POST or PATCH is read back
+from the read model like any GET.
+"""
+
+# No `from __future__ import annotations`: FastAPI must see the body classes, not names.
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Request, Response
+from pydantic import BaseModel
+
+from praetor.api.errors import ApiError
+from praetor.api.query import list_rows
+from praetor.api.security import Principal, current_user, get_container
+from praetor.api.serialize import row_to_json
+from praetor.domain.errors import InvalidValue, NotFound
+from praetor.infra.bootstrap import Container
+from praetor.projections.tables import ReadModel
+
+
+@dataclass(frozen=True)
+class ResourceSpec:
+    path: str
+    kind: str
+    table: type[ReadModel]
+    create_body: type[BaseModel]
+    update_body: type[BaseModel]
+    create: Callable[[Any, Principal], object]
+    update: Callable[[ReadModel, dict[str, Any]], object]
+    delete: Callable[[ReadModel], object]
+    search_fields: tuple[str, ...] = ("name", "description")
+    default_order: str = "name"
+
+
+def handle_command(container: Container, command: object) -> UUID:
+    """Run a command whose own target exists; an id it cannot find came in the body, so 400."""
+    try:
+        return container.bus.handle(command)
+    except NotFound as error:
+        raise InvalidValue(error.field, str(error)) from error
+
+
+def get_row(container: Container, table: type[ReadModel], row_id: UUID, kind: str) -> ReadModel:
+    with container.sessions() as session:
+        row = session.get(table, row_id)
+    if row is None:
+        raise ApiError(404, f"{kind} {row_id} was not found; list the {kind}s to find a valid id")
+    return row
+
+
+def resource_router(spec: ResourceSpec) -> APIRouter:
+    router = APIRouter(prefix=spec.path, tags=[spec.kind])
+    create_body = spec.create_body
+    update_body = spec.update_body
+
+    @router.post("", status_code=201, summary=f"Create a {spec.kind}")
+    def create(
+        body: create_body,  # type: ignore[valid-type]
+        user: Principal = Depends(current_user),
+        container: Container = Depends(get_container),
+    ) -> dict[str, Any]:
+        row_id = handle_command(container, spec.create(body, user))
+        return row_to_json(get_row(container, spec.table, row_id, spec.kind))
+
+    @router.get("", summary=f"List {spec.kind}s")
+    def list_(
+        request: Request, _user: Principal = Depends(current_user), container: Container = Depends(get_container)
+    ) -> dict[str, Any]:
+        with container.sessions() as session:
+            page = list_rows(
+                session,
+                spec.table,
+                request.query_params,
+                search_fields=spec.search_fields,
+                default_order=spec.default_order,
+            )
+        return page.to_json()
+
+    @router.get("/{row_id}", summary=f"Read a {spec.kind}")
+    def read(
+        row_id: UUID, _user: Principal = Depends(current_user), container: Container = Depends(get_container)
+    ) -> dict[str, Any]:
+        return row_to_json(get_row(container, spec.table, row_id, spec.kind))
+
+    @router.patch("/{row_id}", summary=f"Change a {spec.kind}")
+    def update(
+        row_id: UUID,
+        body: update_body,  # type: ignore[valid-type]
+        _user: Principal = Depends(current_user),
+        container: Container = Depends(get_container),
+    ) -> dict[str, Any]:
+        row = get_row(container, spec.table, row_id, spec.kind)
+        changes = body.model_dump(exclude_unset=True)
+        if changes:
+            handle_command(container, spec.update(row, changes))
+        return row_to_json(get_row(container, spec.table, row_id, spec.kind))
+
+    @router.delete("/{row_id}", status_code=204, summary=f"Delete a {spec.kind}")
+    def delete(
+        row_id: UUID, _user: Principal = Depends(current_user), container: Container = Depends(get_container)
+    ) -> Response:
+        row = get_row(container, spec.table, row_id, spec.kind)
+        handle_command(container, spec.delete(row))
+        return Response(status_code=204)
+
+    return router

@@ -1,0 +1,70 @@
+"""Turning exceptions into `{detail}` answers with the right 4xx status."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from praetor.domain.errors import Conflict, DomainError, InvalidValue, NotFound
+
+logger = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error answer raised from a router: `status` and a `detail` that names the fix."""
+
+    def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(TimeoutError, _timeout)
+
+
+async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
+    return JSONResponse({"detail": error.detail}, status_code=error.status, headers=error.headers)
+
+
+async def _domain_error(_request: Request, error: DomainError) -> JSONResponse:
+    if isinstance(error, NotFound):
+        return JSONResponse({"detail": str(error)}, status_code=404)
+    if isinstance(error, Conflict):
+        return JSONResponse({"detail": str(error)}, status_code=409)
+    field = error.field if isinstance(error, InvalidValue) else None
+    return JSONResponse({"detail": str(error), "field": field}, status_code=400)
+
+
+async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    messages = []
+    for problem in error.errors():
+        location = ".".join(str(part) for part in problem["loc"] if part not in ("body", "query", "path"))
+        messages.append(f"{location or 'body'}: {_describe(problem)}")
+    return JSONResponse({"detail": "; ".join(messages), "errors": _plain(error.errors())}, status_code=422)
+
+
+async def _timeout(request: Request, error: TimeoutError) -> JSONResponse:
+    logger.error("Request %s %s timed out: %s", request.method, request.url.path, error)
+    return JSONResponse({"detail": f"timed out: {error}"}, status_code=503, headers={"Retry-After": "1"})
+
+
+def _describe(problem: dict) -> str:
+    kind = problem.get("type", "")
+    if kind == "missing":
+        return "field required; add it to the request"
+    if kind == "extra_forbidden":
+        return "unknown field; remove it or check its spelling"
+    return f"{problem.get('msg', 'invalid value')}; send a value of the documented type"
+
+
+def _plain(errors: list[dict]) -> list[dict]:
+    # pydantic puts exception objects in `ctx`; keep only what JSON can carry.
+    return [{"loc": list(problem["loc"]), "msg": problem["msg"], "type": problem["type"]} for problem in errors]

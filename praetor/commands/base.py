@@ -1,0 +1,80 @@
+"""The command bus: a table from command type to handler, and what handlers share.
+
+Every handler has one shape: load the aggregates it needs, let them decide, save, return
+the id of what it created or changed. The bus then waits until the read models have applied
+what was saved, so a client that reads right after a write sees its own write.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+
+from praetor.commands.ports import ProjectSources, ReadModelWaiter
+from praetor.domain.errors import NotFound
+
+logger = logging.getLogger(__name__)
+
+A = TypeVar("A", bound=Aggregate)
+Handler = Callable[[Any, "Context"], UUID]
+
+HANDLERS: dict[type, Handler] = {}
+
+
+def handles(command_type: type) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        HANDLERS[command_type] = handler
+        return handler
+
+    return register
+
+
+@dataclass
+class Context:
+    """What a handler may use: the event-sourced application and the ports it validates with."""
+
+    app: Application
+    project_sources: ProjectSources
+    last_notification_id: int | None = field(default=None)
+
+    def load(self, aggregate_type: type[A], aggregate_id: UUID, kind: str) -> A:
+        """Load a live aggregate of the given type, or raise NotFound naming `kind`."""
+        try:
+            aggregate = self.app.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise NotFound(kind, aggregate_id) from None
+        if not isinstance(aggregate, aggregate_type) or getattr(aggregate, "deleted", False):
+            raise NotFound(kind, aggregate_id)
+        return aggregate
+
+    def save(self, *aggregates: Aggregate) -> None:
+        recordings = self.app.save(*aggregates)
+        if recordings:
+            newest = max(recording.notification.id for recording in recordings)
+            self.last_notification_id = max(newest, self.last_notification_id or 0)
+
+
+class CommandBus:
+    def __init__(self, app: Application, project_sources: ProjectSources, waiter: ReadModelWaiter) -> None:
+        self._app = app
+        self._project_sources = project_sources
+        self._waiter = waiter
+
+    def handle(self, command: object, *, wait: bool = True) -> UUID:
+        """Run the command's handler and return the id it returns.
+
+        With `wait`, return only once the read models include the change.
+        """
+        handler = HANDLERS[type(command)]
+        context = Context(self._app, self._project_sources)
+        aggregate_id = handler(command, context)
+        logger.debug("Handled %s for %s", type(command).__name__, aggregate_id)
+        if wait and context.last_notification_id is not None:
+            self._waiter.wait_for(context.last_notification_id)
+        return aggregate_id

@@ -1,0 +1,30 @@
+"""Interfaces the command handlers depend on, implemented in `praetor.infra`."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Set
+
+
+class ProjectSources(ABC):
+    """Where a project's playbooks are read from, to validate templates and launches."""
+
+    @abstractmethod
+    def check_source(self, scm_type: str, local_path: str | None, scm_url: str | None, scm_branch: str | None) -> str | None:
+        """Check that the source can be read; return the normalised local path for local projects.
+
+        Raises InvalidValue naming the field at fault.
+        """
+
+    @abstractmethod
+    def playbooks(self, scm_type: str, local_path: str | None, scm_url: str | None, scm_branch: str | None) -> Set[str]:
+        """Return the playbook paths (relative to the project root) that the source contains."""
+
+
+class ReadModelWaiter(ABC):
+    @abstractmethod
+    def wait_for(self, notification_id: int) -> None:
+        """Block until the domain read models have applied `notification_id`.
+
+        Raises TimeoutError when they do not within the waiter's timeout.
+        """

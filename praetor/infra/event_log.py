@@ -1,0 +1,85 @@
+"""The job-event log: an append-only, offset-numbered log per topic.
+
+`EventLog` is the port: Kafka in distributed mode, and `SqliteEventLog` here for the
+embedded mode, a table in its own SQLite file whose row ids are the offsets. Appends are
+serialised by SQLite's write lock, so offsets grow in commit order and a reader that has
+seen offset N has seen everything before it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+JOB_EVENTS_TOPIC = "praetor.job-events"
+LOG_CHUNKS_TOPIC = "praetor.log-chunks"
+
+
+class EventLog(ABC):
+    @abstractmethod
+    def append(self, topic: str, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        """Append `(key, value)` messages to `topic` durably, in order."""
+
+    @abstractmethod
+    def read(self, topic: str, after_offset: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        """Return up to `limit` `(offset, value)` pairs of `topic` after `after_offset`, in order."""
+
+    def close(self) -> None:
+        """Release connections; appends after this fail."""
+
+
+class SqliteEventLog(EventLog):
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._path = path
+        self._local = threading.local()
+        with self._connection() as connection:
+            connection.execute(
+                "CREATE TABLE IF NOT EXISTS log_records ("
+                " offset INTEGER PRIMARY KEY AUTOINCREMENT,"
+                " topic TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL)"
+            )
+            connection.execute("CREATE INDEX IF NOT EXISTS ix_log_records_topic ON log_records (topic, offset)")
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self._path, timeout=30, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+        return connection
+
+    def append(self, topic: str, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
+        if not messages:
+            return
+        rows = [(topic, key, json.dumps(value, ensure_ascii=False)) for key, value in messages]
+        connection = self._connection()
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            connection.executemany("INSERT INTO log_records (topic, key, value) VALUES (?, ?, ?)", rows)
+        except BaseException:
+            connection.execute("ROLLBACK")
+            raise
+        connection.execute("COMMIT")
+
+    def read(self, topic: str, after_offset: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
+        cursor = self._connection().execute(
+            "SELECT offset, value FROM log_records WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?",
+            (topic, after_offset, limit),
+        )
+        return [(offset, json.loads(value)) for offset, value in cursor]
+
+    def close(self) -> None:
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None
