@@ -14,7 +14,8 @@ from collections.abc import Mapping, Set
 
 from praetor.domain.errors import InvalidValue
 
-_SPLIT = re.compile(r"[,:]")
+# Outside brackets, `:` separates terms as `,` does (Ansible's older syntax).
+_COLON_OUTSIDE_BRACKETS = re.compile(r":(?![^\[]*\])")
 
 
 def match_hosts(pattern: str, hosts: Set[str], groups: Mapping[str, Set[str]]) -> set[str]:
@@ -23,7 +24,7 @@ def match_hosts(pattern: str, hosts: Set[str], groups: Mapping[str, Set[str]]) -
     NOTE: subscripts (`webservers[0:2]`) and patterns read from files (`@file`) are not
     supported; they raise InvalidValue rather than match silently.
     """
-    terms = [term.strip() for term in _SPLIT.split(pattern) if term.strip()]
+    terms = [term.strip() for term in _split_terms(pattern) if term.strip()]
     if not terms:
         return set(hosts)
 
@@ -45,6 +46,12 @@ def match_hosts(pattern: str, hosts: Set[str], groups: Mapping[str, Set[str]]) -
     for exclusion in exclusions:
         selected -= exclusion
     return selected
+
+
+def _split_terms(pattern: str) -> list[str]:
+    if "," in pattern:
+        return pattern.split(",")
+    return _COLON_OUTSIDE_BRACKETS.split(pattern)
 
 
 def _match_term(term: str, hosts: Set[str], groups: Mapping[str, Set[str]]) -> set[str]:

@@ -6,9 +6,11 @@ migrations; only the engine options differ.
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
@@ -20,11 +22,23 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
 def create_read_model_engine(url: str) -> Engine:
+    # orjson encodes JSON columns several times faster than the json module, and job-event
+    # ingestion spends much of its time there. Reads use the json module, which keeps
+    # integers beyond 64 bits exact (orjson turns them into floats).
+    json_options = {"json_serializer": _dump_json, "json_deserializer": json.loads}
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **json_options)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **json_options)
+
+
+def _dump_json(value: object) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        # Integers beyond 64 bits and lone surrogates: the json module writes both.
+        return json.dumps(value)
 
 
 def _configure_sqlite(connection, _record) -> None:  # type: ignore[no-untyped-def]

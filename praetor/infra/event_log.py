@@ -10,12 +10,15 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +39,30 @@ class EventLog(ABC):
         """Release connections; appends after this fail."""
 
 
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def encode_message(value: dict[str, Any]) -> bytes:
+    """Encode a message as UTF-8 JSON; lone surrogates, which UTF-8 cannot carry, become U+FFFD.
+
+    NOTE: integers beyond 64 bits are written exactly but read back as floats by orjson.
+    """
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(_replace_surrogates(value), ensure_ascii=False).encode()
+
+
+def _replace_surrogates(value: Any) -> Any:
+    if isinstance(value, str):
+        return LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_replace_surrogates(key): _replace_surrogates(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_replace_surrogates(item) for item in value]
+    return value
+
+
 class SqliteEventLog(EventLog):
     def __init__(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -45,7 +72,7 @@ class SqliteEventLog(EventLog):
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS log_records ("
                 " offset INTEGER PRIMARY KEY AUTOINCREMENT,"
-                " topic TEXT NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL)"
+                " topic TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL)"
             )
             connection.execute("CREATE INDEX IF NOT EXISTS ix_log_records_topic ON log_records (topic, offset)")
 
@@ -61,7 +88,7 @@ class SqliteEventLog(EventLog):
     def append(self, topic: str, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
         if not messages:
             return
-        rows = [(topic, key, json.dumps(value, ensure_ascii=False)) for key, value in messages]
+        rows = [(topic, key, encode_message(value)) for key, value in messages]
         connection = self._connection()
         connection.execute("BEGIN IMMEDIATE")
         try:
@@ -76,7 +103,7 @@ class SqliteEventLog(EventLog):
             "SELECT offset, value FROM log_records WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?",
             (topic, after_offset, limit),
         )
-        return [(offset, json.loads(value)) for offset, value in cursor]
+        return [(offset, orjson.loads(value)) for offset, value in cursor]
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)

@@ -25,7 +25,12 @@ DOMAIN_PROJECTION = "domain-events"
 
 
 def read_position(session: Session, name: str) -> int:
-    row = session.get(ProjectionPosition, name)
+    """Return the stored position of projection `name`, locking its row until the transaction ends.
+
+    PostgreSQL takes the row lock (`FOR UPDATE`), so two runners serialise; SQLite has no row
+    locks, but its single writer makes the later of two such transactions fail instead.
+    """
+    row = session.get(ProjectionPosition, name, with_for_update=True)
     return row.position if row is not None else 0
 
 
@@ -87,18 +92,23 @@ class EmbeddedProjectionRunner(ReadModelWaiter):
         """Apply every stored notification not yet applied; return how many were applied."""
         applied = 0
         while True:
-            notifications = self._app.recorder.select_notifications(
-                start=self._position, limit=self._batch_size, inclusive_of_start=False
-            )
-            if not notifications:
-                return applied
             with self._sessions.begin() as session:
+                # The stored position, read in the transaction that moves it, is the truth:
+                # a second runner on the same read models then cannot apply an event twice.
+                position = read_position(session, DOMAIN_PROJECTION)
+                notifications = self._app.recorder.select_notifications(
+                    start=position, limit=self._batch_size, inclusive_of_start=False
+                )
                 for notification in notifications:
                     apply_domain_event(session, self._app.mapper.to_domain_event(notification))
-                store_position(session, DOMAIN_PROJECTION, notifications[-1].id)
+                if notifications:
+                    position = notifications[-1].id
+                    store_position(session, DOMAIN_PROJECTION, position)
             with self._applied:
-                self._position = notifications[-1].id
+                self._position = position
                 self._applied.notify_all()
+            if not notifications:
+                return applied
             applied += len(notifications)
 
     def _follow(self) -> None:

@@ -13,7 +13,7 @@ import threading
 import uuid
 from abc import ABC, abstractmethod
 
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, OperationalError
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -91,6 +91,10 @@ class Scheduler:
             except (IntegrityError, Conflict, NotFound) as error:
                 # Another scheduler recorded a run first, or the job was cancelled meanwhile.
                 logger.debug("%s skipped job %s: %s", self._name, job_id, error)
+                continue
+            except OperationalError as error:
+                # The event store was busy (SQLite allows one writer); the next round retries.
+                logger.warning("%s could not schedule job %s this round: %s", self._name, job_id, error)
                 continue
             logger.info("%s scheduled run %s of job %s", self._name, run_id, job_id)
             run_ids.append(str(run_id))

@@ -30,7 +30,7 @@ def apply_job_events(session: Session, messages: Sequence[dict[str, Any]]) -> No
     if not messages:
         return
     rows = [_job_event_row(message) for message in messages]
-    session.execute(_insert_ignoring_duplicates(session, tables.JobEvent, ("run_id", "seq")), rows)
+    session.connection().execute(_insert_ignoring_duplicates(session, tables.JobEvent, ("run_id", "seq")), rows)
 
     for message in messages:
         if message["event_type"] == "playbook_on_stats":
@@ -54,7 +54,7 @@ def apply_log_chunks(session: Session, messages: Sequence[dict[str, Any]]) -> No
         }
         for message in messages
     ]
-    session.execute(_insert_ignoring_duplicates(session, tables.LogChunk, ("run_id", "chunk_index")), rows)
+    session.connection().execute(_insert_ignoring_duplicates(session, tables.LogChunk, ("run_id", "chunk_index")), rows)
 
 
 def _job_event_row(message: dict[str, Any]) -> dict[str, Any]:
@@ -100,20 +100,26 @@ def _apply_stats(session: Session, message: dict[str, Any]) -> None:
             }
         )
     if rows:
-        session.execute(_insert_ignoring_duplicates(session, tables.JobHostSummary, ("run_id", "host")), rows)
+        session.connection().execute(_insert_ignoring_duplicates(session, tables.JobHostSummary, ("run_id", "host")), rows)
 
 
 def _insert_ignoring_duplicates(session: Session, table: type[tables.ReadModel], key: tuple[str, ...]) -> Any:
+    # Core inserts on the table, not ORM bulk inserts on the class: an order of magnitude
+    # less Python per row, which is what bounds ingestion here.
     dialect = session.get_bind().dialect.name
     if dialect == "postgresql":
-        return postgresql.insert(table).on_conflict_do_nothing(index_elements=list(key))
+        return postgresql.insert(table.__table__).on_conflict_do_nothing(index_elements=list(key))
     if dialect == "sqlite":
-        return sqlite.insert(table).on_conflict_do_nothing(index_elements=list(key))
-    return insert(table)
+        return sqlite.insert(table.__table__).on_conflict_do_nothing(index_elements=list(key))
+    return insert(table.__table__)
 
 
 def _parse_time(value: str | None) -> datetime:
     if not value:
         return datetime.now(UTC)
-    parsed = isoparse(value)
+    try:
+        # fromisoformat is many times faster than dateutil and reads what ansible-runner writes.
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        parsed = isoparse(value)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

@@ -80,11 +80,27 @@ def manifest(run_id: str, _claims: TokenClaims = Depends(run_token), container: 
         return build_manifest(session, run)
 
 
-@router.get("", summary="Read the run as its executor sees it")
+def _stored_counts(container: Container, run: tables.Run) -> tuple[int, int]:
+    """Return how many of the run's events and log chunks the read models hold."""
+    with container.sessions() as session:
+        events = session.scalar(select(func.count()).select_from(tables.JobEvent).where(tables.JobEvent.run_id == run.id))
+        chunks = session.scalar(select(func.count()).select_from(tables.LogChunk).where(tables.LogChunk.run_id == run.id))
+    return events or 0, chunks or 0
+
+
+@router.get("", summary="Read the run as its executor sees it, with what is stored of it")
 def read_run(run_id: str, _claims: TokenClaims = Depends(run_token), container: Container = Depends(get_container)) -> dict[str, Any]:
     run = _run(container, run_id)
     job = get_row(container, tables.Job, run.job_id, "job")
-    return {"run_id": run_id, "job_id": str(run.job_id), "state": run.state, "cancel_requested": job.cancel_requested}
+    stored_events, stored_chunks = _stored_counts(container, run)
+    return {
+        "run_id": run_id,
+        "job_id": str(run.job_id),
+        "state": run.state,
+        "cancel_requested": job.cancel_requested,
+        "stored_event_count": stored_events,
+        "stored_chunk_count": stored_chunks,
+    }
 
 
 @router.get("/control", summary="Whether the executor must stop")
@@ -145,9 +161,7 @@ def finish(
     if not body.state.is_finished:
         raise ApiError(400, f"state: {body.state} is not a final state; use successful, failed, error or canceled")
     run = _run(container, run_id)
-    with container.sessions() as session:
-        stored_events = session.scalar(select(func.count()).select_from(tables.JobEvent).where(tables.JobEvent.run_id == run.id))
-        stored_chunks = session.scalar(select(func.count()).select_from(tables.LogChunk).where(tables.LogChunk.run_id == run.id))
+    stored_events, stored_chunks = _stored_counts(container, run)
     if stored_events < body.event_count or stored_chunks < body.chunk_count:
         container.log_consumer.wake()
         raise ApiError(
