@@ -12,12 +12,14 @@ import logging
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from pydantic import Field
 from sqlalchemy import func, select
 
 from praetor.api.crud import get_row
 from praetor.api.errors import ApiError
+from praetor.api.event_batches import parse_event_batch
 from praetor.api.manifest import build_manifest
 from praetor.api.schemas import Body
 from praetor.api.security import get_container, run_token
@@ -32,20 +34,6 @@ from praetor.projections import tables
 logger = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/internal/api/v1/runs/{run_id}", tags=["executor"])
-
-
-class EventRecord(Body):
-    model_config = Body.model_config | {"extra": "allow"}
-
-    seq: Annotated[int, Field(ge=1)]
-    event_type: Annotated[str, Field(min_length=1, max_length=100)]
-    created: str | None = None
-    stdout: str = ""
-    event_data: dict[str, Any] = Field(default_factory=dict)
-
-
-class EventBatch(Body):
-    events: Annotated[list[EventRecord], Field(max_length=10_000)]
 
 
 class ChunkRecord(Body):
@@ -118,10 +106,20 @@ def start(run_id: str, _claims: TokenClaims = Depends(run_token), container: Con
     return {"state": RunState.RUNNING.value}
 
 
-@router.post("/events", status_code=202, summary="Append a batch of Ansible events")
-def append_events(
-    run_id: str, batch: EventBatch, _claims: TokenClaims = Depends(run_token), container: Container = Depends(get_container)
+@router.post(
+    "/events",
+    status_code=202,
+    summary="Append a batch of Ansible events",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}},
+)
+async def append_events(
+    run_id: str, request: Request, _claims: TokenClaims = Depends(run_token), container: Container = Depends(get_container)
 ) -> dict[str, int]:
+    records = parse_event_batch(await request.body())
+    return await run_in_threadpool(_append_events, container, run_id, records)
+
+
+def _append_events(container: Container, run_id: str, records: list[dict[str, Any]]) -> dict[str, int]:
     run = _run(container, run_id)
     job_id = str(run.job_id)
     messages = [
@@ -130,13 +128,13 @@ def append_events(
             {
                 "run_id": run_id,
                 "job_id": job_id,
-                "seq": record.seq,
-                "event_type": record.event_type,
-                "timestamp": record.created,
-                "payload": record.model_dump(),
+                "seq": record["seq"],
+                "event_type": record["event_type"],
+                "timestamp": record.get("created"),
+                "payload": record,
             },
         )
-        for record in batch.events
+        for record in records
     ]
     container.event_log.append(JOB_EVENTS_TOPIC, messages)
     container.log_consumer.wake()
