@@ -19,7 +19,7 @@ from praetor.api.errors import ApiError
 from praetor.api.query import list_rows
 from praetor.api.security import Principal, current_user, get_container
 from praetor.api.serialize import row_to_json
-from praetor.domain.errors import InvalidValue, NotFound
+from praetor.domain.errors import InvalidValue, NotFound, plural
 from praetor.infra.bootstrap import Container
 from praetor.projections.tables import ReadModel
 
@@ -50,7 +50,7 @@ def get_row(container: Container, table: type[ReadModel], row_id: UUID, kind: st
     with container.sessions() as session:
         row = session.get(table, row_id)
     if row is None:
-        raise ApiError(404, f"{kind} {row_id} was not found; list the {kind}s to find a valid id")
+        raise ApiError(404, f"{kind} {row_id} was not found; list the {plural(kind)} to find a valid id")
     return row
 
 

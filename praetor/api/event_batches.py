@@ -7,6 +7,8 @@ log and the read models rely on are checked. Every other field of a record is ke
 
 from __future__ import annotations
 
+import json
+import re
 from typing import Any
 
 import orjson
@@ -14,13 +16,17 @@ import orjson
 from praetor.api.errors import ApiError
 
 MAX_BATCH_EVENTS = 10_000
+LONG_DIGIT_RUN = re.compile(rb"\d{19}")
 
 
 def parse_event_batch(raw: bytes) -> list[dict[str, Any]]:
     """Return the records of a `{"events": [...]}` body, or raise a 422 naming the bad field."""
+    # orjson reads integers beyond 64 bits as floats; a body that may hold one (a run of 19
+    # or more digits, possibly inside a string) is read with the json module instead.
+    decode = json.loads if LONG_DIGIT_RUN.search(raw) else orjson.loads
     try:
-        body = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
+        body = decode(raw)
+    except ValueError as error:
         raise ApiError(422, f"body: invalid JSON ({error}); send {{\"events\": [...]}}") from error
     if not isinstance(body, dict) or not isinstance(body.get("events"), list):
         raise ApiError(422, "events: field required; send {\"events\": [records]}")

@@ -122,6 +122,8 @@ def _order(statement: Select, columns: Mapping[str, InstrumentedAttribute], orde
         field = term.lstrip("-")
         if field not in columns:
             raise ApiError(400, f"order_by: unknown field {field!r}; order by one of {', '.join(sorted(columns))}")
+        if isinstance(columns[field].type, JSON):
+            raise ApiError(400, f"order_by: {field} is a JSON document and cannot order rows; order by another field")
         clauses.append(columns[field].desc() if descending else columns[field].asc())
     # A unique tie-breaker keeps pages stable when the ordered values repeat.
     primary_key = next(iter(column for column in columns.values() if column.primary_key), None)

@@ -7,9 +7,14 @@ class DomainError(Exception):
     """A request that breaks a rule of the domain."""
 
 
+def plural(kind: str) -> str:
+    """Return the plural of a resource kind, as collections are named ("inventories")."""
+    return kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
+
+
 class NotFound(DomainError):
     def __init__(self, kind: str, ident: object) -> None:
-        super().__init__(f"{kind} {ident} was not found; list the {kind}s to find a valid id")
+        super().__init__(f"{kind} {ident} was not found; list the {plural(kind)} to find a valid id")
         self.kind = kind
         self.ident = ident
 

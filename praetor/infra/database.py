@@ -49,6 +49,8 @@ def _configure_sqlite(connection, _record) -> None:  # type: ignore[no-untyped-d
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
+    # `contains` and `startswith` filters compile to LIKE, which must match case as on PostgreSQL.
+    cursor.execute("PRAGMA case_sensitive_like=ON")
     cursor.close()
 
 

@@ -14,6 +14,7 @@ import re
 import sqlite3
 import threading
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -42,15 +43,28 @@ class EventLog(ABC):
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def encode_message(value: dict[str, Any]) -> bytes:
-    """Encode a message as UTF-8 JSON; lone surrogates, which UTF-8 cannot carry, become U+FFFD.
+@dataclass(frozen=True)
+class EncodedMessage:
+    """A message as JSON bytes; `exact` asks readers for the json module's decoder.
 
-    NOTE: integers beyond 64 bits are written exactly but read back as floats by orjson.
+    orjson reads integers beyond 64 bits as floats, so messages that hold one are marked and
+    read with the json module, which keeps them exact.
     """
+
+    data: bytes
+    exact: bool = False
+
+
+def encode_message(value: dict[str, Any]) -> EncodedMessage:
+    """Encode a message as UTF-8 JSON; lone surrogates, which UTF-8 cannot carry, become U+FFFD."""
     try:
-        return orjson.dumps(value)
+        return EncodedMessage(orjson.dumps(value))
     except orjson.JSONEncodeError:
-        return json.dumps(_replace_surrogates(value), ensure_ascii=False).encode()
+        return EncodedMessage(json.dumps(_replace_surrogates(value), ensure_ascii=False).encode(), exact=True)
+
+
+def decode_message(data: bytes, exact: bool) -> dict[str, Any]:
+    return json.loads(data) if exact else orjson.loads(data)
 
 
 def _replace_surrogates(value: Any) -> Any:
@@ -72,7 +86,8 @@ class SqliteEventLog(EventLog):
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS log_records ("
                 " offset INTEGER PRIMARY KEY AUTOINCREMENT,"
-                " topic TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL)"
+                " topic TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,"
+                " exact INTEGER NOT NULL DEFAULT 0)"
             )
             connection.execute("CREATE INDEX IF NOT EXISTS ix_log_records_topic ON log_records (topic, offset)")
 
@@ -88,11 +103,14 @@ class SqliteEventLog(EventLog):
     def append(self, topic: str, messages: Sequence[tuple[str, dict[str, Any]]]) -> None:
         if not messages:
             return
-        rows = [(topic, key, encode_message(value)) for key, value in messages]
+        rows = []
+        for key, value in messages:
+            encoded = encode_message(value)
+            rows.append((topic, key, encoded.data, int(encoded.exact)))
         connection = self._connection()
         connection.execute("BEGIN IMMEDIATE")
         try:
-            connection.executemany("INSERT INTO log_records (topic, key, value) VALUES (?, ?, ?)", rows)
+            connection.executemany("INSERT INTO log_records (topic, key, value, exact) VALUES (?, ?, ?, ?)", rows)
         except BaseException:
             connection.execute("ROLLBACK")
             raise
@@ -100,10 +118,10 @@ class SqliteEventLog(EventLog):
 
     def read(self, topic: str, after_offset: int, limit: int) -> list[tuple[int, dict[str, Any]]]:
         cursor = self._connection().execute(
-            "SELECT offset, value FROM log_records WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?",
+            "SELECT offset, value, exact FROM log_records WHERE topic = ? AND offset > ? ORDER BY offset LIMIT ?",
             (topic, after_offset, limit),
         )
-        return [(offset, orjson.loads(value)) for offset, value in cursor]
+        return [(offset, decode_message(value, bool(exact))) for offset, value, exact in cursor]
 
     def close(self) -> None:
         connection = getattr(self._local, "connection", None)

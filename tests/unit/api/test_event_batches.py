@@ -1,5 +1,7 @@
 """Event batches from executors: accepted as sent, or rejected naming the bad field."""
 
+import json
+
 import orjson
 import pytest
 
@@ -31,3 +33,9 @@ def test_bad_batches_name_field(body: bytes, field: str) -> None:
         parse_event_batch(body)
     assert raised.value.status == 422
     assert raised.value.detail.startswith(field)
+
+
+def test_big_integers_exact() -> None:
+    record = {"seq": 1, "event_type": "runner_on_ok", "event_data": {"res": {"msg": 2**70 + 1}}}
+    body = json.dumps({"events": [record]}).encode()
+    assert parse_event_batch(body) == [record]
