@@ -114,7 +114,7 @@ def main() -> None:
         port = free_port()
         server = subprocess.Popen(
             [sys.executable, "-m", "praetor.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port), "--no-scheduler", "--log-level", "warning"],
-            env={**os.environ, "PRAETOR_HOME": str(settings.resolved_home)},
+            env={**os.environ, "PRAETOR_HOME": str(settings.resolved_home), "PRAETOR_ADMIN_PASSWORD": "benchmark-only"},
         )
         try:
             batches = [

@@ -1,7 +1,7 @@
 """A router for one resource: create, list, read, update and delete through commands.
 
 Writes go through the command bus; reads come from the read model only. The bus returns
-once the read model has applied the write, so the answer to a POST or PATCH is read back
+once the read model has applied the write, so the response to a POST or PATCH is read back
 from the read model like any GET.
 """
 

@@ -1,4 +1,4 @@
-"""Turning exceptions into `{detail}` answers with the right 4xx status."""
+"""Exception handlers that turn errors into `{detail}` responses with the right 4xx status."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ logger = logging.getLogger(__name__)
 
 
 class ApiError(Exception):
-    """An error answer raised from a router: `status` and a `detail` that names the fix."""
+    """An error response raised from a router: `status` and a `detail` that names the fix."""
 
     def __init__(self, status: int, detail: str, headers: dict[str, str] | None = None) -> None:
         super().__init__(detail)

@@ -1,7 +1,7 @@
 """Parsing the executor's event batches without a model class per event.
 
-Ingestion is the hottest path of the API, and a pydantic model per event costs more than
-the rest of the append together, so a batch is decoded with orjson and only the fields the
+Ingestion is the hottest path of the API. A pydantic model per event costs more than the
+rest of the append together, so a batch is decoded with orjson and only the fields that the
 log and the read models rely on are checked. Every other field of a record is kept as sent.
 """
 
@@ -21,8 +21,8 @@ LONG_DIGIT_RUN = re.compile(rb"\d{19}")
 
 def parse_event_batch(raw: bytes) -> list[dict[str, Any]]:
     """Return the records of a `{"events": [...]}` body, or raise a 422 naming the bad field."""
-    # orjson reads integers beyond 64 bits as floats; a body that may hold one (a run of 19
-    # or more digits, possibly inside a string) is read with the json module instead.
+    # orjson reads integers beyond 64 bits as floats. A body that may contain one (19 or more
+    # digits in a row, possibly inside a string) is read with the json module instead.
     decode = json.loads if LONG_DIGIT_RUN.search(raw) else orjson.loads
     try:
         body = decode(raw)

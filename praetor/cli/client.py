@@ -33,7 +33,7 @@ class ApiClient:
             except httpx.TransportError:
                 pass
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{self.base_url} did not answer /api/v1/ping within {timeout} s")
+                raise TimeoutError(f"{self.base_url} did not respond to /api/v1/ping within {timeout} s")
             time.sleep(0.2)
 
     def create(self, collection: str, **fields: Any) -> dict[str, Any]:
@@ -79,7 +79,7 @@ class ApiClient:
     def _checked(response: httpx.Response, expected: int) -> dict[str, Any]:
         if response.status_code != expected:
             raise AssertionError(
-                f"{response.request.method} {response.request.url} answered {response.status_code}, "
+                f"{response.request.method} {response.request.url} returned {response.status_code}, "
                 f"expected {expected}: {response.text}"
             )
         return response.json()

@@ -1,8 +1,8 @@
 """`praetor demo`: a real playbook through the REST API, from an empty data directory.
 
-It starts `praetor serve` as a child process, creates an organization, a project, an
-inventory of three local hosts and a job template, launches the job, prints the output as
-the events arrive and the per-host summary at the end, then stops the server it started.
+It starts `praetor serve` as a child process and creates an organization, a project, an
+inventory of three local hosts and a job template. It launches the job, prints the output
+as the events arrive and the per-host summary at the end, then stops the server it started.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Every handler has one shape: load the aggregates it needs, let them decide, save, return
 the id of what it created or changed. The bus then waits until the read models have applied
-what was saved, so a client that reads right after a write sees its own write.
+what was saved, so a client that reads right after a write gets its own write back.
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def handles(command_type: type) -> Callable[[Handler], Handler]:
 
 @dataclass
 class Context:
-    """What a handler may use: the event-sourced application and the ports it validates with."""
+    """The event-sourced application and the ports a handler validates with."""
 
     app: Application
     project_sources: ProjectSources

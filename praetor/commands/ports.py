@@ -7,7 +7,7 @@ from collections.abc import Set
 
 
 class ProjectSources(ABC):
-    """Where a project's playbooks are read from, to validate templates and launches."""
+    """The source of a project's playbooks, read to validate templates and launches."""
 
     @abstractmethod
     def check_source(self, scm_type: str, local_path: str | None, scm_url: str | None, scm_branch: str | None) -> str | None:

@@ -1,4 +1,4 @@
-"""Exceptions that domain rules raise; the API turns each into a 4xx answer."""
+"""Exceptions that domain rules raise. The API turns each into a 4xx response."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class NotFound(DomainError):
 
 
 class InvalidValue(DomainError):
-    """A field whose value the domain rejects; `field` names it for the error answer."""
+    """A field whose value the domain rejects, named by `field` in the error response."""
 
     def __init__(self, field: str, message: str) -> None:
         super().__init__(f"{field}: {message}")

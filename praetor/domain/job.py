@@ -1,8 +1,8 @@
 """The job aggregate: one launch of a job template, and the runs that carry it out.
 
 A job owns its runs. Scheduling is a command on the job, so two schedulers that load the
-same pending job at the same version cannot both record a run: the event store rejects
-the second save (optimistic concurrency), and that is the whole of "schedule once".
+same pending job at the same version cannot both record a run. The event store rejects the
+second save (optimistic concurrency), and nothing else is needed to schedule a job once.
 """
 
 from __future__ import annotations

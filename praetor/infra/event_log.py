@@ -45,7 +45,7 @@ LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class EncodedMessage:
-    """A message as JSON bytes; `exact` asks readers for the json module's decoder.
+    """A message as JSON bytes, with `exact` set when readers must decode it with the json module.
 
     orjson reads integers beyond 64 bits as floats, so messages that hold one are marked and
     read with the json module, which keeps them exact.

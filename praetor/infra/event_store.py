@@ -1,6 +1,6 @@
 """The event-sourced application that stores every aggregate's events.
 
-Embedded mode keeps the events in a SQLite file under the data directory; distributed mode
+Embedded mode keeps the events in a SQLite file under the data directory. Distributed mode
 keeps them in PostgreSQL through the eventsourcing library's psycopg 3 recorder.
 """
 

@@ -1,7 +1,7 @@
 """The embedded consumer of the job-event log: applies job events and log chunks to read models.
 
 Each batch is applied and its offset stored in one read-model transaction (position name
-`log:<topic>`), so a restart neither skips nor repeats a message; the inserts also ignore
+`log:<topic>`), so a restart neither skips nor repeats a message. The inserts also ignore
 rows they already have, so a message appended twice adds nothing.
 """
 

@@ -1,7 +1,7 @@
 """Reading project sources on the server: local directories and git repositories.
 
 The server reads a project's files only to validate it (the path exists, the repository
-answers, the playbook is there). Executors fetch their own copy for each run.
+can be read, the playbook is there). Executors fetch their own copy for each run.
 """
 
 from __future__ import annotations

@@ -118,8 +118,8 @@ class EmbeddedProjectionRunner(ReadModelWaiter):
             try:
                 self.catch_up()
             except Exception:
-                # A projection that fails on one event would fail on it again at once, so
-                # wait for the next poll rather than spin; the error is logged each time.
+                # A projection that fails on one event would fail on it again at once, so the
+                # runner waits for the next poll instead of spinning. Each failure is logged.
                 logger.exception("Projection runner failed after notification %s; retrying", self._position)
                 self._stopping.wait(self._poll_seconds)
             self._wake.wait(self._poll_seconds)

@@ -1,9 +1,9 @@
 """The scheduler loop: turns pending jobs into runs and starts an executor for each.
 
 Any number of schedulers may run against one event store. Each loads the pending job and
-records `RunScheduled`; when two race for one job, the event store accepts the first save
-and rejects the second (the aggregate version is taken), so the loser moves on and only the
-winner starts an executor.
+records `RunScheduled`. When two race for one job, the event store accepts the first save
+and rejects the second, because its aggregate version is taken. The loser moves on, and
+only the winner starts an executor.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """The executor's API, `/internal/api/v1/runs/{run_id}/...`, open only to the run's own token.
 
-Events and log chunks are appended to the job-event log and answered with 202; the log
+Events and log chunks are appended to the job-event log and acknowledged with 202. The log
 consumer writes them to the read models. `finish` is accepted only once every event the
 executor reports is in the read model, so a job never shows a final status with events
-still missing; until then it answers 409 with `Retry-After`.
+still missing. Until then it returns 409 with `Retry-After`.
 """
 
 from __future__ import annotations

@@ -89,7 +89,7 @@ RESOURCES = (ORGANIZATIONS, PROJECTS, INVENTORIES, HOSTS, GROUPS, JOB_TEMPLATES)
 
 
 def memberships_router() -> APIRouter:
-    """The hosts of a group, and the hosts and groups of an inventory."""
+    """Build the routes that list and change the hosts of a group and list the members of an inventory."""
     router = APIRouter(tags=["group"])
 
     @router.get("/groups/{group_id}/hosts", summary="List the hosts of a group")
