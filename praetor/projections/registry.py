@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from praetor.projections.tables import AggregateVersion
+
 Projection = Callable[[Session, Any], None]
 
 PROJECTIONS: dict[type, Projection] = {}
@@ -27,7 +29,11 @@ def projects(*event_types: type) -> Callable[[Projection], Projection]:
 
 
 def apply_domain_event(session: Session, event: Any) -> None:
-    """Apply one domain event; event types no read model needs are passed over."""
+    """Apply one domain event and record the aggregate version the read models now include.
+
+    Event types that no read model needs only move the version.
+    """
     projection = PROJECTIONS.get(type(event))
     if projection is not None:
         projection(session, event)
+    session.merge(AggregateVersion(aggregate_id=event.originator_id, version=event.originator_version))

@@ -31,6 +31,19 @@ class ProjectionPosition(ReadModel):
     updated_at: Mapped[datetime]
 
 
+class AggregateVersion(ReadModel):
+    """The newest version of each aggregate that the read models include.
+
+    A writer that saved version N of an aggregate waits for this row to reach N, which works
+    however the domain events are partitioned on their way to the read models.
+    """
+
+    __tablename__ = "aggregate_versions"
+
+    aggregate_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer)
+
+
 class User(ReadModel):
     __tablename__ = "users"
 
