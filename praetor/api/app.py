@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 
 from praetor.api.errors import install_error_handlers
@@ -10,8 +13,31 @@ from praetor.api.routers.resources import resource_routers
 from praetor.infra.bootstrap import Container
 
 
-def create_app(container: Container) -> FastAPI:
-    app = FastAPI(title="Praetor", version="0.1.0", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs")
+def create_app(
+    container: Container,
+    *,
+    on_startup: Callable[[], None] | None = None,
+    on_shutdown: Callable[[], None] | None = None,
+) -> FastAPI:
+    """Build the application; `on_startup` and `on_shutdown` run in the server's lifespan.
+
+    Stopping background work in the lifespan, and not after the server returns, matters
+    because uvicorn re-raises SIGTERM once it has shut down.
+    """
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if on_startup is not None:
+            on_startup()
+        try:
+            yield
+        finally:
+            if on_shutdown is not None:
+                on_shutdown()
+
+    app = FastAPI(
+        title="Praetor", version="0.1.0", openapi_url="/api/v1/openapi.json", docs_url="/api/v1/docs", lifespan=lifespan
+    )
     app.state.container = container
     install_error_handlers(app)
 

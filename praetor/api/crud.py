@@ -59,7 +59,9 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
     create_body = spec.create_body
     update_body = spec.update_body
 
-    @router.post("", status_code=201, summary=f"Create a {spec.kind}")
+    article = "an" if spec.kind[0] in "aeiou" else "a"
+
+    @router.post("", status_code=201, summary=f"Create {article} {spec.kind}")
     def create(
         body: create_body,  # type: ignore[valid-type]
         user: Principal = Depends(current_user),
@@ -68,7 +70,7 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
         row_id = handle_command(container, spec.create(body, user))
         return row_to_json(get_row(container, spec.table, row_id, spec.kind))
 
-    @router.get("", summary=f"List {spec.kind}s")
+    @router.get("", summary=f"List {plural(spec.kind)}")
     def list_(
         request: Request, _user: Principal = Depends(current_user), container: Container = Depends(get_container)
     ) -> dict[str, Any]:
@@ -82,13 +84,13 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
             )
         return page.to_json()
 
-    @router.get("/{row_id}", summary=f"Read a {spec.kind}")
+    @router.get("/{row_id}", summary=f"Read {article} {spec.kind}")
     def read(
         row_id: UUID, _user: Principal = Depends(current_user), container: Container = Depends(get_container)
     ) -> dict[str, Any]:
         return row_to_json(get_row(container, spec.table, row_id, spec.kind))
 
-    @router.patch("/{row_id}", summary=f"Change a {spec.kind}")
+    @router.patch("/{row_id}", summary=f"Change {article} {spec.kind}")
     def update(
         row_id: UUID,
         body: update_body,  # type: ignore[valid-type]
@@ -101,7 +103,7 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
             handle_command(container, spec.update(row, changes))
         return row_to_json(get_row(container, spec.table, row_id, spec.kind))
 
-    @router.delete("/{row_id}", status_code=204, summary=f"Delete a {spec.kind}")
+    @router.delete("/{row_id}", status_code=204, summary=f"Delete {article} {spec.kind}")
     def delete(
         row_id: UUID, _user: Principal = Depends(current_user), container: Container = Depends(get_container)
     ) -> Response:

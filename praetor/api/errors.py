@@ -6,6 +6,7 @@ import logging
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from eventsourcing.persistence import IntegrityError
 from fastapi.responses import JSONResponse
 
 from praetor.domain.errors import Conflict, DomainError, InvalidValue, NotFound
@@ -28,6 +29,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(TimeoutError, _timeout)
+    app.add_exception_handler(IntegrityError, _concurrent_change)
 
 
 async def _api_error(_request: Request, error: ApiError) -> JSONResponse:
@@ -49,6 +51,11 @@ async def _validation_error(_request: Request, error: RequestValidationError) ->
         location = ".".join(str(part) for part in problem["loc"] if part not in ("body", "query", "path"))
         messages.append(f"{location or 'body'}: {_describe(problem)}")
     return JSONResponse({"detail": "; ".join(messages), "errors": _plain(error.errors())}, status_code=422)
+
+
+async def _concurrent_change(request: Request, error: IntegrityError) -> JSONResponse:
+    logger.warning("Request %s %s lost a race with other writers: %s", request.method, request.url.path, error)
+    return JSONResponse({"detail": "the object changed under concurrent requests; send the request again"}, status_code=409)
 
 
 async def _timeout(request: Request, error: TimeoutError) -> JSONResponse:

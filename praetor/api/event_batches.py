@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -48,6 +49,16 @@ def parse_event_batch(raw: bytes) -> list[dict[str, Any]]:
         if not isinstance(record.get("event_data", {}), dict):
             raise ApiError(422, f"events[{index}].event_data: must be an object")
         created = record.get("created")
-        if created is not None and not isinstance(created, str):
-            raise ApiError(422, f"events[{index}].created: must be an ISO 8601 string or null")
+        if created is not None and not _is_iso_time(created):
+            raise ApiError(422, f"events[{index}].created: {created!r} is not an ISO 8601 time; send one or null")
     return records
+
+
+def _is_iso_time(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True

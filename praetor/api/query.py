@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from dateutil.parser import isoparse
@@ -151,7 +151,9 @@ def _coerce(kind: type, name: str, raw: str) -> Any:
         if kind is uuid.UUID:
             return uuid.UUID(raw)
         if kind is datetime:
-            return isoparse(raw)
+            # Stored times are UTC; SQLite compares them as text, so the value must be UTC too.
+            parsed = isoparse(raw)
+            return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except ValueError:
         raise ApiError(400, f"{name}: {raw!r} is not a valid {kind.__name__}; send a value of that type") from None
     return raw

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 Name = Annotated[str, Field(min_length=1, max_length=512)]
 Description = Annotated[str, Field(max_length=10_000)]
 Variables = dict[str, Any]
-Forks = Annotated[int, Field(ge=0, le=500, description="Parallel hosts; 0 uses Ansible's default of 5.")]
+Forks = Annotated[int, Field(ge=1, le=500, description="Hosts Ansible works on in parallel.")]
 Verbosity = Annotated[int, Field(ge=0, le=5)]
 Timeout = Annotated[int, Field(ge=0, description="Seconds before the run is stopped; 0 for no limit.")]
 UNSET: Any = Field(default=None)

@@ -8,6 +8,8 @@ what was saved, so a client that reads right after a write gets its own write ba
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -15,6 +17,7 @@ from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError
 
 from praetor.commands.ports import ProjectSources, ReadModelWaiter
 from praetor.domain.errors import NotFound
@@ -25,6 +28,7 @@ A = TypeVar("A", bound=Aggregate)
 Handler = Callable[[Any, "Context"], UUID]
 
 HANDLERS: dict[type, Handler] = {}
+MAX_ATTEMPTS = 10
 
 
 def handles(command_type: type) -> Callable[[Handler], Handler]:
@@ -42,6 +46,7 @@ class Context:
     app: Application
     project_sources: ProjectSources
     last_notification_id: int | None = field(default=None)
+    saved_versions: dict[UUID, int] = field(default_factory=dict)
 
     def load(self, aggregate_type: type[A], aggregate_id: UUID, kind: str) -> A:
         """Load a live aggregate of the given type, or raise NotFound naming `kind`."""
@@ -55,9 +60,10 @@ class Context:
 
     def save(self, *aggregates: Aggregate) -> None:
         recordings = self.app.save(*aggregates)
-        if recordings:
-            newest = max(recording.notification.id for recording in recordings)
-            self.last_notification_id = max(newest, self.last_notification_id or 0)
+        for recording in recordings:
+            self.last_notification_id = max(recording.notification.id, self.last_notification_id or 0)
+            event = recording.domain_event
+            self.saved_versions[event.originator_id] = event.originator_version
 
 
 class CommandBus:
@@ -72,9 +78,20 @@ class CommandBus:
         With `wait`, return only once the read models include the change.
         """
         handler = HANDLERS[type(command)]
-        context = Context(self._app, self._project_sources)
-        aggregate_id = handler(command, context)
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            context = Context(self._app, self._project_sources)
+            try:
+                aggregate_id = handler(command, context)
+                break
+            except IntegrityError:
+                # Another writer saved the same aggregate first. Deciding again on the newer
+                # state either succeeds or raises the domain error that state calls for.
+                if attempt == MAX_ATTEMPTS:
+                    raise
+                logger.info("Retrying %s after a concurrent change (attempt %d)", type(command).__name__, attempt)
+                # Random waits keep racing writers from colliding again in lockstep.
+                time.sleep(random.uniform(0, 0.005 * attempt))
         logger.debug("Handled %s for %s", type(command).__name__, aggregate_id)
         if wait and context.last_notification_id is not None:
-            self._waiter.wait_for(context.last_notification_id)
+            self._waiter.wait_for(context.last_notification_id, context.saved_versions)
         return aggregate_id

@@ -62,7 +62,7 @@ def check_limit(inventory: Inventory, limit: str) -> None:
     """Raise InvalidValue when `limit` selects no host of the inventory."""
     hosts = {host["name"] for host in inventory.hosts.values() if host["enabled"]}
     groups = {
-        group["name"]: {inventory.hosts[host_id]["name"] for host_id in group["host_ids"]}
+        group["name"]: {inventory.hosts[host_id]["name"] for host_id in group["host_ids"] if inventory.hosts[host_id]["enabled"]}
         for group in inventory.groups.values()
     }
     if not hosts:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Set
+from collections.abc import Mapping, Set
+from uuid import UUID
 
 
 class ProjectSources(ABC):
@@ -23,8 +24,10 @@ class ProjectSources(ABC):
 
 class ReadModelWaiter(ABC):
     @abstractmethod
-    def wait_for(self, notification_id: int) -> None:
-        """Block until the domain read models have applied `notification_id`.
+    def wait_for(self, notification_id: int, versions: Mapping[UUID, int]) -> None:
+        """Block until the domain read models include what one command saved.
 
-        Raises TimeoutError when they do not within the waiter's timeout.
+        `notification_id` is the newest notification the command recorded, and `versions`
+        the version each aggregate it saved reached; a waiter uses whichever its runner
+        tracks. Raises TimeoutError when the read models do not catch up within its timeout.
         """

@@ -90,6 +90,10 @@ class SqliteEventLog(EventLog):
                 " exact INTEGER NOT NULL DEFAULT 0)"
             )
             connection.execute("CREATE INDEX IF NOT EXISTS ix_log_records_topic ON log_records (topic, offset)")
+            columns = {row[1] for row in connection.execute("PRAGMA table_info(log_records)")}
+            if "exact" not in columns:
+                # Logs written before the column existed hold only messages orjson reads exactly.
+                connection.execute("ALTER TABLE log_records ADD COLUMN exact INTEGER NOT NULL DEFAULT 0")
 
     def _connection(self) -> sqlite3.Connection:
         connection = getattr(self._local, "connection", None)

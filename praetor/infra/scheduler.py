@@ -105,7 +105,7 @@ class Scheduler:
     def _launch(self, job_id: str, run_id: str) -> None:
         try:
             pid = self._launcher.launch(run_id, self._signer.issue_run_token(run_id))
-        except OSError:
+        except (OSError, ValueError):
             # NOTE: the run stays pending; a reconciler that restarts lost runs is not built yet.
             logger.exception("%s could not start the executor of run %s (job %s)", self._name, run_id, job_id)
             return

@@ -9,6 +9,7 @@ Both inserts ignore rows they already have, so a batch delivered twice adds noth
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +21,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from praetor.projections import tables
+
+logger = logging.getLogger(__name__)
 
 SUMMARY_COUNTERS = ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored", "processed")
 FAILED_EVENT_TYPES = frozenset({"runner_on_failed", "runner_on_unreachable", "runner_item_on_failed"})
@@ -121,5 +124,10 @@ def _parse_time(value: str | None) -> datetime:
         # fromisoformat is many times faster than dateutil and reads what ansible-runner writes.
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        parsed = isoparse(value)
+        try:
+            parsed = isoparse(value)
+        except ValueError:
+            # A bad time must not stop the log: the row gets the time it was stored instead.
+            logger.warning("Invalid event time %r; storing the current time instead", value)
+            return datetime.now(UTC)
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)

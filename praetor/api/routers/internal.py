@@ -9,6 +9,7 @@ still missing. Until then it returns 409 with `Retry-After`.
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -103,7 +104,7 @@ def start(run_id: str, _claims: TokenClaims = Depends(run_token), container: Con
     run = _run(container, run_id)
     container.bus.handle(StartRun(job_id=run.job_id, run_id=run.id))
     logger.info("Run %s of job %s started", run_id, run.job_id)
-    return {"state": RunState.RUNNING.value}
+    return {"state": _run(container, run_id).state}
 
 
 @router.post(
@@ -137,7 +138,7 @@ def _append_events(container: Container, run_id: str, records: list[dict[str, An
         for record in records
     ]
     container.event_log.append(JOB_EVENTS_TOPIC, messages)
-    container.log_consumer.wake()
+    container.wake_log_consumer()
     return {"accepted": len(messages)}
 
 
@@ -146,9 +147,12 @@ def append_chunks(
     run_id: str, batch: ChunkBatch, _claims: TokenClaims = Depends(run_token), container: Container = Depends(get_container)
 ) -> dict[str, int]:
     run = _run(container, run_id)
-    messages = [(run_id, {"run_id": run_id, "job_id": str(run.job_id), **chunk.model_dump()}) for chunk in batch.chunks]
+    timestamp = datetime.now(UTC).isoformat()
+    messages = [
+        (run_id, {"run_id": run_id, "job_id": str(run.job_id), "timestamp": timestamp, **chunk.model_dump()}) for chunk in batch.chunks
+    ]
     container.event_log.append(LOG_CHUNKS_TOPIC, messages)
-    container.log_consumer.wake()
+    container.wake_log_consumer()
     return {"accepted": len(messages)}
 
 
@@ -161,7 +165,7 @@ def finish(
     run = _run(container, run_id)
     stored_events, stored_chunks = _stored_counts(container, run)
     if stored_events < body.event_count or stored_chunks < body.chunk_count:
-        container.log_consumer.wake()
+        container.wake_log_consumer()
         raise ApiError(
             409,
             f"run {run_id} has {stored_events} of {body.event_count} events and {stored_chunks} of "

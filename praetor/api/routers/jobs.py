@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,7 @@ from praetor.projections import tables
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)")
 
 router = APIRouter(tags=["job"])
+logger = logging.getLogger(__name__)
 
 
 def _launch(container: Container, user: Principal, template_id: UUID, body: schemas.LaunchBody) -> dict[str, Any]:
@@ -123,10 +125,18 @@ def job_logs(
         chunks = session.scalars(
             select(tables.LogChunk).where(tables.LogChunk.run_id == job.current_run_id).order_by(tables.LogChunk.chunk_index)
         ).all()
-    text = b"".join(container.object_store.get(chunk.object_key) for chunk in chunks).decode("utf-8", errors="replace")
+    text = b"".join(_read_chunk(container, chunk) for chunk in chunks).decode("utf-8", errors="replace")
     if format == "txt":
         text = ANSI_ESCAPE.sub("", text)
     return PlainTextResponse(text, media_type="text/plain; charset=utf-8")
+
+
+def _read_chunk(container: Container, chunk: tables.LogChunk) -> bytes:
+    try:
+        return container.object_store.get(chunk.object_key)
+    except (FileNotFoundError, ValueError) as error:
+        logger.warning("Stdout chunk %s of run %s cannot be read: %s", chunk.chunk_index, chunk.run_id, error)
+        return f"[stdout chunk {chunk.chunk_index} ({chunk.size} bytes) is missing from the object store]\n".encode()
 
 
 @router.get("/runs", summary="List runs", tags=["run"])

@@ -78,6 +78,7 @@ def test_restarted_consumer_resumes_at_offset(container) -> None:
     messages = event_messages(run_id, job_id, 20)
     container.event_log.append(JOB_EVENTS_TOPIC, messages[:10])
     container.log_consumer.catch_up()
+    container.log_consumer.stop()
 
     restarted = EmbeddedLogConsumer(container.event_log, container.sessions)
     container.event_log.append(JOB_EVENTS_TOPIC, messages[10:])

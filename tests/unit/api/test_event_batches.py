@@ -39,3 +39,10 @@ def test_big_integers_exact() -> None:
     record = {"seq": 1, "event_type": "runner_on_ok", "event_data": {"res": {"msg": 2**70 + 1}}}
     body = json.dumps({"events": [record]}).encode()
     assert parse_event_batch(body) == [record]
+
+
+def test_bad_time_rejected() -> None:
+    body = b'{"events": [{"seq": 1, "event_type": "x", "created": "yesterday"}]}'
+    with pytest.raises(ApiError) as raised:
+        parse_event_batch(body)
+    assert raised.value.detail.startswith("events[0].created")
