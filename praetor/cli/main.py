@@ -42,6 +42,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="TCP port to listen on."),
     scheduler: bool = typer.Option(True, help="Also schedule pending jobs and start their executors."),
+    all_in_one: bool = typer.Option(
+        False, "--all-in-one", help="Distributed mode: also run a relay and a stream worker in this process."
+    ),
     log_level: str = typer.Option("info", help="Logging level: debug, info, warning or error."),
 ) -> None:
     """Initialise what is missing, then serve /api/v1 until interrupted."""
@@ -58,13 +61,108 @@ def serve(
     generated = ensure_admin(container)
     if generated:
         typer.echo(f"Created user 'admin' with the generated password: {generated}")
-    container.start(api_url=f"http://{host}:{port}", scheduler=scheduler)
-    logger.info("Serving /api/v1 on http://%s:%s with data in %s", host, port, settings.resolved_home)
-    try:
-        uvicorn.run(create_app(container), host=host, port=port, log_level=log_level, access_log=log_level == "debug")
-    finally:
+
+    def start() -> None:
+        container.start(api_url=f"http://{host}:{port}", scheduler=scheduler, all_in_one=all_in_one)
+        logger.info("Serving /api/v1 on http://%s:%s with data in %s", host, port, settings.resolved_home)
+
+    def stop() -> None:
         container.stop()
         logger.info("Stopped")
+
+    application = create_app(container, on_startup=start, on_shutdown=stop)
+    uvicorn.run(application, host=host, port=port, log_level=log_level, access_log=log_level == "debug")
+
+
+@app.command()
+def relay(log_level: str = typer.Option("info", help="Logging level: debug, info, warning or error.")) -> None:
+    """Distributed mode: publish the event store's notifications to Kafka until interrupted."""
+    import signal
+
+    from praetor.infra.event_store import open_postgres_event_store
+    from praetor.infra.relay import Relay
+    from praetor.infra.settings import Settings
+
+    configure_logging(log_level)
+    settings = Settings()
+    database_url, brokers = settings.require_distributed()
+    relay = Relay(open_postgres_event_store(database_url), database_url, brokers, topic_prefix=settings.kafka_topic_prefix)
+    signal.signal(signal.SIGTERM, lambda *_: relay.stop())
+    try:
+        relay.run()
+    except KeyboardInterrupt:
+        relay.stop()
+
+
+@app.command()
+def worker(log_level: str = typer.Option("info", help="Logging level: debug, info, warning or error.")) -> None:
+    """Distributed mode: build the read models from Kafka until interrupted."""
+    from praetor.infra.settings import Settings
+    from praetor.infra.stream.faust_worker import run_worker
+
+    configure_logging(log_level)
+    settings = Settings()
+    database_url, brokers = settings.require_distributed()
+    run_worker(
+        kafka_bootstrap=brokers,
+        database_url=database_url,
+        read_model_schema=settings.read_model_schema,
+        group_id=settings.worker_group_id,
+        topic_prefix=settings.kafka_topic_prefix,
+        data_dir=settings.resolved_home / "worker",
+    )
+
+
+@app.command("scheduler")
+def scheduler_command(log_level: str = typer.Option("info", help="Logging level: debug, info, warning or error.")) -> None:
+    """Schedule pending jobs and start their executors until interrupted (needs PRAETOR_API_URL)."""
+    import signal
+    import threading
+
+    from praetor.infra.bootstrap import build_container
+    from praetor.infra.settings import Settings
+
+    configure_logging(log_level)
+    settings = Settings()
+    if not settings.api_url:
+        raise typer.BadParameter("set PRAETOR_API_URL to the URL executors use to reach the API")
+    container = build_container(settings)
+    stopping = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopping.set())
+    container.start(scheduler=True)
+    try:
+        stopping.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        container.stop()
+
+
+events_app = typer.Typer(help="Read Praetor's Kafka topics, as an integration would.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
+
+
+@events_app.command("tail")
+def events_tail(
+    topic: list[str] = typer.Option(
+        ["praetor.job-events"], "--topic", help="Topic to read; repeat for several (without the topic prefix)."
+    ),
+    from_beginning: bool = typer.Option(False, "--from-beginning", help="Start at the oldest message instead of new ones."),
+    max_messages: int = typer.Option(0, help="Stop after this many messages; 0 reads until interrupted."),
+) -> None:
+    """Print messages of Praetor's topics as JSON lines: topic, partition, offset, key, value."""
+    from praetor.cli.events import tail_events
+    from praetor.infra.settings import Settings
+
+    settings = Settings()
+    if not settings.kafka_bootstrap_servers:
+        raise typer.BadParameter("set PRAETOR_KAFKA_BOOTSTRAP_SERVERS to the Kafka brokers (host:port)")
+    tail_events(
+        settings.kafka_bootstrap_servers,
+        [settings.kafka_topic_prefix + name for name in topic],
+        from_beginning=from_beginning,
+        max_messages=max_messages,
+    )
 
 
 @app.command()

@@ -21,7 +21,16 @@ logger = logging.getLogger(__name__)
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 
 
-def create_read_model_engine(url: str) -> Engine:
+def sqlalchemy_url(database_url: str) -> str:
+    """Return the URL with the psycopg 3 driver named, as SQLAlchemy needs it."""
+    for prefix in ("postgresql://", "postgres://"):
+        if database_url.startswith(prefix):
+            return "postgresql+psycopg://" + database_url[len(prefix):]
+    return database_url
+
+
+def create_read_model_engine(url: str, *, schema: str | None = None) -> Engine:
+    """Create the engine of the read models; on PostgreSQL every table lives in `schema`."""
     # orjson encodes JSON columns several times faster than the json module, and job-event
     # ingestion spends much of its time there. Reads use the json module, which keeps
     # integers beyond 64 bits exact (orjson turns them into floats).
@@ -30,7 +39,12 @@ def create_read_model_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **json_options)
         event.listen(engine, "connect", _configure_sqlite)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **json_options)
+    connect_args = {"options": f"-c search_path={schema}"} if schema else {}
+    engine = create_engine(sqlalchemy_url(url), pool_pre_ping=True, pool_size=10, max_overflow=20, connect_args=connect_args, **json_options)
+    if schema:
+        with engine.begin() as connection:
+            connection.exec_driver_sql(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+    return engine
 
 
 def _dump_json(value: object) -> str:

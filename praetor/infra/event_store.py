@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from sqlalchemy.engine import make_url
+
 from eventsourcing.application import Application
 
 import praetor.domain.inventory  # noqa: F401  (the aggregate modules must be importable by topic)
@@ -28,3 +30,22 @@ def open_sqlite_event_store(path: Path) -> PraetorApplication:
             "AGGREGATE_CACHE_MAXSIZE": "1000",
         }
     )
+
+
+def open_postgres_event_store(database_url: str) -> PraetorApplication:
+    """Open the event store in PostgreSQL; its table (`praetor_events`) is created when missing."""
+    url = make_url(database_url)
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": url.database or "praetor",
+        "POSTGRES_HOST": url.host or "127.0.0.1",
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": url.username or "praetor",
+        "POSTGRES_PASSWORD": url.password or "",
+        "POSTGRES_POOL_SIZE": "5",
+        "POSTGRES_MAX_OVERFLOW": "10",
+        "POSTGRES_LOCK_TIMEOUT": "5",
+        "AGGREGATE_CACHE_MAXSIZE": "1000",
+        "CREATE_TABLE": "true",
+    }
+    return PraetorApplication(env=env)

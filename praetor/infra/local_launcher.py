@@ -25,12 +25,23 @@ class LocalLauncher:
     The executor's output is appended to `{spool_dir}/{run_id}/executor.log`.
     """
 
-    def __init__(self, api_url: str, object_store_url: str, spool_dir: Path, s3_endpoint_url: str | None = None) -> None:
+    def __init__(
+        self,
+        api_url: str,
+        object_store_url: str,
+        spool_dir: Path,
+        s3_endpoint_url: str | None = None,
+        kafka_bootstrap_servers: str | None = None,
+        kafka_topic_prefix: str = "",
+    ) -> None:
         self.api_url = api_url
         self.object_store_url = object_store_url
         # The executor requires an absolute spool dir, and its working directory may differ.
         self.spool_dir = Path(spool_dir).absolute()
         self.s3_endpoint_url = s3_endpoint_url
+        # With brokers, executors publish their events to Kafka; without, they post them to the API.
+        self.kafka_bootstrap_servers = kafka_bootstrap_servers
+        self.kafka_topic_prefix = kafka_topic_prefix
         self._lock = threading.Lock()
         self._processes: dict[str, subprocess.Popen[bytes]] = {}
 
@@ -63,6 +74,11 @@ class LocalLauncher:
         )
         if self.s3_endpoint_url:
             env["PRAETOR_S3_ENDPOINT_URL"] = self.s3_endpoint_url
+        env.pop("PRAETOR_KAFKA_BOOTSTRAP_SERVERS", None)
+        env.pop("PRAETOR_KAFKA_TOPIC_PREFIX", None)
+        if self.kafka_bootstrap_servers:
+            env["PRAETOR_KAFKA_BOOTSTRAP_SERVERS"] = self.kafka_bootstrap_servers
+            env["PRAETOR_KAFKA_TOPIC_PREFIX"] = self.kafka_topic_prefix
 
         with open(run_dir / EXECUTOR_LOG_NAME, "ab") as log_file:
             process = subprocess.Popen(

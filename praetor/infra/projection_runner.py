@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from uuid import UUID
 
 from eventsourcing.application import Application
 from sqlalchemy.orm import Session, sessionmaker
@@ -76,7 +78,7 @@ class EmbeddedProjectionRunner(ReadModelWaiter):
     def wake(self) -> None:
         self._wake.set()
 
-    def wait_for(self, notification_id: int) -> None:
+    def wait_for(self, notification_id: int, versions: Mapping[UUID, int] | None = None) -> None:
         self._wake.set()
         with self._applied:
             caught_up = self._applied.wait_for(
@@ -88,10 +90,15 @@ class EmbeddedProjectionRunner(ReadModelWaiter):
                 f"within {self._wait_timeout_seconds} s; see the projection runner's log"
             )
 
-    def catch_up(self) -> int:
-        """Apply every stored notification not yet applied; return how many were applied."""
+    def catch_up(self, *, max_batches: int | None = None) -> int:
+        """Apply stored notifications not yet applied; return how many were applied.
+
+        Without `max_batches`, continue until none is left.
+        """
         applied = 0
-        while True:
+        batches = 0
+        while max_batches is None or batches < max_batches:
+            batches += 1
             with self._sessions.begin() as session:
                 # The stored position, read in the transaction that moves it, is the truth:
                 # a second runner on the same read models then cannot apply an event twice.
@@ -110,6 +117,7 @@ class EmbeddedProjectionRunner(ReadModelWaiter):
             if not notifications:
                 return applied
             applied += len(notifications)
+        return applied
 
     def _follow(self) -> None:
         while not self._stopping.is_set():

@@ -40,6 +40,18 @@ class Settings(BaseSettings):
     )
     s3_endpoint_url: str | None = None
 
+    database_url: str | None = Field(
+        default=None,
+        description="Distributed mode: PostgreSQL URL for the event store and the read models, "
+        "e.g. postgresql://praetor:secret@db:5432/praetor.",
+    )
+    read_model_schema: str = Field(default="praetor_read", description="Distributed mode: schema of the read-model tables.")
+    kafka_bootstrap_servers: str | None = Field(
+        default=None, description="Distributed mode: Kafka brokers as host:port, comma-separated."
+    )
+    kafka_topic_prefix: str = Field(default="", description="Prepended to every topic name.")
+    worker_group_id: str = "praetor-worker"
+
     scheduler_interval_seconds: float = 0.5
     default_execution_pool: str = "default"
 
@@ -61,3 +73,14 @@ class Settings(BaseSettings):
     @property
     def spool_dir(self) -> Path:
         return self.resolved_home / "spool"
+
+    def require_distributed(self) -> tuple[str, str]:
+        """Return the database URL and the Kafka brokers, or raise naming the missing setting."""
+        missing = [
+            name
+            for name, value in (("PRAETOR_DATABASE_URL", self.database_url), ("PRAETOR_KAFKA_BOOTSTRAP_SERVERS", self.kafka_bootstrap_servers))
+            if not value
+        ]
+        if missing:
+            raise ValueError(f"PRAETOR_MODE=distributed needs {' and '.join(missing)}; set them to the PostgreSQL URL and the Kafka brokers")
+        return self.database_url, self.kafka_bootstrap_servers  # type: ignore[return-value]
