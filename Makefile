@@ -17,8 +17,10 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $@
 
+DEMO_PORT ?= 8765
+
 demo: install
-	$(BIN)/praetor demo
+	$(BIN)/praetor demo --port $(DEMO_PORT)
 
 test: install
 	scripts/test.sh

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request, Response
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from praetor.api.errors import ApiError
 from praetor.api.query import list_rows
@@ -36,6 +37,9 @@ class ResourceSpec:
     delete: Callable[[ReadModel], object]
     search_fields: tuple[str, ...] = ("name", "description")
     default_order: str = "name"
+    # Tables whose rows point at this resource through the named column; a delete is refused
+    # while any row does.
+    referenced_by: tuple[tuple[type[ReadModel], str, str], ...] = ()
 
 
 def handle_command(container: Container, command: object) -> UUID:
@@ -52,6 +56,19 @@ def get_row(container: Container, table: type[ReadModel], row_id: UUID, kind: st
     if row is None:
         raise ApiError(404, f"{kind} {row_id} was not found; list the {plural(kind)} to find a valid id")
     return row
+
+
+def reject_if_referenced(container: Container, spec: ResourceSpec, row_id: UUID) -> None:
+    """Raise a 409 naming the objects that still refer to the resource.
+
+    NOTE: read models are checked, so an object created in the same instant may slip through.
+    """
+    with container.sessions() as session:
+        for table, column, kind in spec.referenced_by:
+            names = session.scalars(select(table.name).where(getattr(table, column) == row_id).limit(5)).all()
+            if names:
+                listed = ", ".join(repr(name) for name in names)
+                raise ApiError(409, f"{spec.kind} {row_id} is used by {plural(kind)} {listed}; delete or change them first")
 
 
 def resource_router(spec: ResourceSpec) -> APIRouter:
@@ -108,6 +125,7 @@ def resource_router(spec: ResourceSpec) -> APIRouter:
         row_id: UUID, _user: Principal = Depends(current_user), container: Container = Depends(get_container)
     ) -> Response:
         row = get_row(container, spec.table, row_id, spec.kind)
+        reject_if_referenced(container, spec, row_id)
         handle_command(container, spec.delete(row))
         return Response(status_code=204)
 

@@ -19,11 +19,23 @@ from sqlalchemy.sql.sqltypes import JSON
 
 from praetor.api.errors import ApiError
 from praetor.api.serialize import HIDDEN_COLUMNS, row_to_json
+from praetor.domain.statuses import JobStatus, RunState
 from praetor.projections.tables import ReadModel
 
 DEFAULT_LIMIT = 25
 MAX_LIMIT = 1000
 PAGING_PARAMETERS = frozenset({"limit", "offset", "order_by", "search"})
+VALUE_FORMS = {
+    bool: "true or false",
+    int: "a whole number",
+    uuid.UUID: "a UUID such as 5d1c3c1e-0a7e-4a53-9d2b-6f0f2f2c6b1a",
+    datetime: "an ISO 8601 time such as 2026-12-04T12:00:00Z",
+}
+# Columns that hold one of a fixed set of values; a filter on another value is a typo.
+CHOICES: dict[str, frozenset[str]] = {
+    "jobs.status": frozenset(status.value for status in JobStatus),
+    "runs.state": frozenset(state.value for state in RunState),
+}
 LOOKUPS: dict[str, Callable[[Any, Any], ColumnElement[bool]]] = {
     "exact": lambda column, value: column == value,
     "iexact": lambda column, value: func.lower(column) == str(value).lower(),
@@ -111,7 +123,17 @@ def _filter(columns: Mapping[str, InstrumentedAttribute], name: str, raw: str) -
         value = [_coerce(_python_type(column), name, part) for part in raw.split(",") if part]
     else:
         value = _coerce(_python_type(column), name, raw)
+    _check_choice(column, name, lookup, value)
     return LOOKUPS[lookup](column, value)
+
+
+def _check_choice(column: InstrumentedAttribute, name: str, lookup: str, value: Any) -> None:
+    choices = CHOICES.get(f"{column.class_.__tablename__}.{column.key}")
+    if choices is None or lookup not in ("exact", "in"):
+        return
+    for item in value if isinstance(value, list) else [value]:
+        if item not in choices:
+            raise ApiError(400, f"{name}: {item!r} is not a {column.key}; use one of {', '.join(sorted(choices))}")
 
 
 def _order(statement: Select, columns: Mapping[str, InstrumentedAttribute], order_by: str) -> Select:
@@ -155,7 +177,7 @@ def _coerce(kind: type, name: str, raw: str) -> Any:
             parsed = isoparse(raw)
             return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except ValueError:
-        raise ApiError(400, f"{name}: {raw!r} is not a valid {kind.__name__}; send a value of that type") from None
+        raise ApiError(400, f"{name}: {raw!r} is not a valid {kind.__name__}; send {VALUE_FORMS.get(kind, 'a value of that type')}") from None
     return raw
 
 

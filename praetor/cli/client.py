@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -24,9 +24,12 @@ class ApiClient:
         response.raise_for_status()
         self.http.headers["Authorization"] = f"Bearer {response.json()['token']}"
 
-    def wait_until_up(self, timeout: float = 60.0) -> None:
+    def wait_until_up(self, timeout: float = 60.0, *, server_alive: Callable[[], bool] | None = None) -> None:
+        """Wait for /api/v1/ping; with `server_alive`, fail at once when the server process ended."""
         deadline = time.monotonic() + timeout
         while True:
+            if server_alive is not None and not server_alive():
+                raise RuntimeError(f"the server for {self.base_url} exited before it answered /api/v1/ping")
             try:
                 if self.http.get("/api/v1/ping").status_code == 200:
                     return

@@ -46,7 +46,13 @@ def run_demo(*, port: int, home: str) -> int:
         )
     client = ApiClient(f"http://127.0.0.1:{port}")
     try:
-        client.wait_until_up()
+        try:
+            client.wait_until_up(server_alive=lambda: server.poll() is None)
+        except RuntimeError:
+            console.print(f"[red]The server exited at start-up.[/] Its log, {log_path}, ends with:")
+            console.print(_tail(log_path), markup=False, highlight=False)
+            console.print(f"If port {port} is in use, run `praetor demo --port N` or `make demo DEMO_PORT=N`.")
+            return 1
         client.sign_in("admin", password)
         return _launch_and_follow(client, project_dir)
     finally:
@@ -58,6 +64,10 @@ def run_demo(*, port: int, home: str) -> int:
             server.kill()
             server.wait()
         console.print("Server stopped.")
+
+
+def _tail(path: Path, lines: int = 5) -> str:
+    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
 
 def _launch_and_follow(client: ApiClient, project_dir: Path) -> int:

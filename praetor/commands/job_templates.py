@@ -50,11 +50,21 @@ def check_playbook(context: Context, project: Project, playbook: str) -> None:
         )
 
 
+def check_template_limit(inventory: Inventory, limit: str) -> None:
+    """Raise InvalidValue when a non-empty `limit` selects none of the inventory's hosts.
+
+    An inventory without hosts yet is accepted: hosts are often added after the template.
+    """
+    if limit and inventory.hosts:
+        inventory.check_limit(limit)
+
+
 @handles(CreateJobTemplate)
 def create_job_template(command: CreateJobTemplate, context: Context) -> UUID:
     project = context.load(Project, command.project_id, "project")
-    context.load(Inventory, command.inventory_id, "inventory")
+    inventory = context.load(Inventory, command.inventory_id, "inventory")
     check_playbook(context, project, command.playbook)
+    check_template_limit(inventory, command.limit)
     template = JobTemplate(
         name=command.name,
         description=command.description,
@@ -77,8 +87,9 @@ def update_job_template(command: UpdateJobTemplate, context: Context) -> UUID:
     template = context.load(JobTemplate, command.job_template_id, "job template")
     changes = dict(command.changes)
     project = context.load(Project, changes.get("project_id", template.project_id), "project")
-    if "inventory_id" in changes:
-        context.load(Inventory, changes["inventory_id"], "inventory")
+    inventory = context.load(Inventory, changes.get("inventory_id", template.inventory_id), "inventory")
+    if "limit" in changes or "inventory_id" in changes:
+        check_template_limit(inventory, changes.get("limit", template.limit))
     if "playbook" in changes or "project_id" in changes:
         check_playbook(context, project, changes.get("playbook", template.playbook))
         changes["organization_id"] = project.organization_id

@@ -8,8 +8,7 @@ from uuid import UUID, uuid4
 
 from praetor.commands.base import Context, handles
 from praetor.commands.job_templates import check_playbook
-from praetor.domain.errors import InvalidValue
-from praetor.domain.host_patterns import match_hosts
+from praetor.domain.errors import Conflict, InvalidValue, NotFound
 from praetor.domain.inventory import Inventory
 from praetor.domain.job import Job
 from praetor.domain.job_template import JobTemplate
@@ -58,26 +57,23 @@ class CancelJob:
     job_id: UUID
 
 
-def check_limit(inventory: Inventory, limit: str) -> None:
-    """Raise InvalidValue when `limit` selects no host of the inventory."""
-    hosts = {host["name"] for host in inventory.hosts.values() if host["enabled"]}
-    groups = {
-        group["name"]: {inventory.hosts[host_id]["name"] for host_id in group["host_ids"] if inventory.hosts[host_id]["enabled"]}
-        for group in inventory.groups.values()
-    }
-    if not hosts:
-        raise InvalidValue("inventory_id", f"inventory {inventory.id} has no enabled hosts; add hosts before launching")
-    if limit and not match_hosts(limit, hosts, groups):
-        raise InvalidValue("limit", f"{limit!r} matches no host of inventory {inventory.id}; name a host or group in it")
+def _load_template_part(context: Context, aggregate_type: type, aggregate_id: UUID, kind: str, template_id: UUID):  # type: ignore[no-untyped-def]
+    try:
+        return context.load(aggregate_type, aggregate_id, kind)
+    except NotFound:
+        raise Conflict(
+            f"job template {template_id} refers to {kind} {aggregate_id}, which was deleted; "
+            f"PATCH the template's {kind}_id to one that exists"
+        ) from None
 
 
 @handles(LaunchJob)
 def launch_job(command: LaunchJob, context: Context) -> UUID:
     template = context.load(JobTemplate, command.job_template_id, "job template")
-    project = context.load(Project, template.project_id, "project")
-    inventory = context.load(Inventory, template.inventory_id, "inventory")
+    project = _load_template_part(context, Project, template.project_id, "project", template.id)
+    inventory = _load_template_part(context, Inventory, template.inventory_id, "inventory", template.id)
     limit = command.limit if command.limit is not None else template.limit
-    check_limit(inventory, limit)
+    inventory.check_limit(limit)
     check_playbook(context, project, template.playbook)
 
     job = Job(
@@ -103,7 +99,7 @@ def launch_job(command: LaunchJob, context: Context) -> UUID:
 def relaunch_job(command: RelaunchJob, context: Context) -> UUID:
     original = context.load(Job, command.job_id, "job")
     inventory = context.load(Inventory, original.inventory_id, "inventory")
-    check_limit(inventory, original.limit)
+    inventory.check_limit(original.limit)
     job = Job(**original.launch_parameters, launched_by=command.launched_by, relaunch_of=original.id)
     context.save(job)
     return job.id

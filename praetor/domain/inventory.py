@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import event
 
 from praetor.domain.errors import Conflict, InvalidValue, NotFound
+from praetor.domain.host_patterns import match_hosts
 from praetor.domain.resource import Resource
 
 
@@ -112,6 +113,18 @@ class Inventory(Resource):
         self.groups[group_id]["host_ids"].discard(host_id)
 
     # Rules.
+
+    def check_limit(self, limit: str) -> None:
+        """Raise InvalidValue unless the inventory has enabled hosts and `limit` selects one."""
+        hosts = {host["name"] for host in self.hosts.values() if host["enabled"]}
+        if not hosts:
+            raise InvalidValue("inventory_id", f"inventory {self.id} has no enabled hosts; add hosts before launching")
+        groups = {
+            group["name"]: {self.hosts[host_id]["name"] for host_id in group["host_ids"] if self.hosts[host_id]["enabled"]}
+            for group in self.groups.values()
+        }
+        if limit and not match_hosts(limit, hosts, groups):
+            raise InvalidValue("limit", f"{limit!r} matches no host of inventory {self.id}; name a host or group in it")
 
     def _host(self, host_id: UUID) -> dict[str, Any]:
         self.reject_if_deleted()

@@ -13,12 +13,14 @@ from pathlib import Path
 
 import psutil
 
+from praetor.infra.scheduler import Launcher
+
 logger = logging.getLogger(__name__)
 
 EXECUTOR_LOG_NAME = "executor.log"
 
 
-class LocalLauncher:
+class LocalLauncher(Launcher):
     """Runs `python -m praetor.executor` for a run, with the run's variables in its environment.
 
     Each executor leads its own session, so `stop_all` can signal it and its process group.

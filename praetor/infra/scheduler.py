@@ -35,6 +35,10 @@ class Launcher(ABC):
     def launch(self, run_id: str, token: str) -> int:
         """Start an executor for the run; return an id of what was started (a process id)."""
 
+    def reap(self) -> dict[str, int]:
+        """Collect executors that ended; return their exit codes by run id."""
+        return {}
+
 
 class Scheduler:
     def __init__(
@@ -116,6 +120,8 @@ class Scheduler:
             self._wake.clear()
             try:
                 self.schedule_pending()
+                if self._launcher is not None:
+                    self._launcher.reap()
             except Exception:
                 logger.exception("%s failed a scheduling round; retrying in %s s", self._name, self._interval_seconds)
             self._wake.wait(self._interval_seconds)

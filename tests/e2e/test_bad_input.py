@@ -237,7 +237,7 @@ LIST_CASES = [
     pytest.param(BadRequest("GET", lambda ids: f"jobs/{UNKNOWN_ID}", 404, "was not found"), id="job-unknown-id"),
     pytest.param(BadRequest("GET", lambda ids: f"runs/{UNKNOWN_ID}", 404, "was not found"), id="run-unknown-id"),
     pytest.param(BadRequest("GET", lambda ids: f"jobs/{UNKNOWN_ID}/events", 404, "was not found"), id="events-unknown-job"),
-    pytest.param(BadRequest("GET", lambda ids: "projects/not-a-uuid", 422, "valid UUID"), id="id-malformed"),
+    pytest.param(BadRequest("GET", lambda ids: "projects/not-a-uuid", 422, "id: 'not-a-uuid' is not a valid id"), id="id-malformed"),
 ]
 
 
@@ -383,3 +383,28 @@ def test_sign_in_missing_password(server: ServerProcess) -> None:
     response = httpx.post(f"{server.base_url}/api/v1/auth/token", json={"username": "admin"})
     assert response.status_code == 422
     assert "password" in response.json()["detail"]
+
+
+def test_status_filter_typo_rejected(praetor) -> None:
+    response = praetor.api.http.get("/api/v1/jobs", params={"status": "succesful"})
+    assert response.status_code == 400
+    assert "use one of" in response.json()["detail"]
+
+
+def test_unknown_path_names_docs(praetor) -> None:
+    response = praetor.api.http.get("/api/v1/job_templates")
+    assert response.status_code == 404
+    assert "/api/v1/docs" in response.json()["detail"]
+
+
+def test_used_inventory_not_deleted(praetor, organization) -> None:
+    project = praetor.create_local_project("Delete guard", organization["id"])
+    inventory = praetor.api.create("inventories", name="Delete guard", organization_id=organization["id"])
+    praetor.api.create("hosts", name="guard-1", inventory_id=inventory["id"], variables={"ansible_connection": "local"})
+    praetor.api.create(
+        "job-templates", name="Delete guard", project_id=project["id"], inventory_id=inventory["id"], playbook="ping.yml"
+    )
+    response = praetor.api.http.delete(f"/api/v1/inventories/{inventory['id']}")
+    assert response.status_code == 409
+    assert "job template" in response.json()["detail"]
+    assert praetor.api.get(f"inventories/{inventory['id']}")["id"] == inventory["id"]

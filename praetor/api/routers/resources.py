@@ -26,6 +26,11 @@ ORGANIZATIONS = ResourceSpec(
     create=lambda body, _user: organizations.CreateOrganization(**body.model_dump()),
     update=lambda row, changes: organizations.UpdateOrganization(row.id, changes),
     delete=lambda row: organizations.DeleteOrganization(row.id),
+    referenced_by=(
+        (tables.Project, "organization_id", "project"),
+        (tables.Inventory, "organization_id", "inventory"),
+        (tables.JobTemplate, "organization_id", "job template"),
+    ),
 )
 
 PROJECTS = ResourceSpec(
@@ -37,6 +42,7 @@ PROJECTS = ResourceSpec(
     create=lambda body, _user: projects.CreateProject(**body.model_dump()),
     update=lambda row, changes: projects.UpdateProject(row.id, changes),
     delete=lambda row: projects.DeleteProject(row.id),
+    referenced_by=((tables.JobTemplate, "project_id", "job template"),),
     search_fields=("name", "description", "scm_url", "local_path"),
 )
 
@@ -49,6 +55,7 @@ INVENTORIES = ResourceSpec(
     create=lambda body, _user: inventories.CreateInventory(**body.model_dump()),
     update=lambda row, changes: inventories.UpdateInventory(row.id, changes),
     delete=lambda row: inventories.DeleteInventory(row.id),
+    referenced_by=((tables.JobTemplate, "inventory_id", "job template"),),
 )
 
 HOSTS = ResourceSpec(
