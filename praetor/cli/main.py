@@ -138,6 +138,35 @@ def scheduler_command(log_level: str = typer.Option("info", help="Logging level:
         container.stop()
 
 
+@app.command()
+def replay(
+    swap: bool = typer.Option(True, help="Put the rebuilt read models in place of the live ones when done."),
+    log_level: str = typer.Option("warning", help="Logging level: debug, info, warning or error."),
+) -> None:
+    """Rebuild every read model from the event store and the job-event log, then swap them in.
+
+    Stop `praetor serve` (and, in the distributed mode, `praetor worker`) first: changes
+    made to the live read models during a replay are not carried over.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from praetor.infra.replay import replay as run_replay
+    from praetor.infra.settings import Settings
+
+    configure_logging(log_level)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as progress:
+        tasks: dict[str, int] = {}
+
+        def report(stage: str, done: int, total: int | None) -> None:
+            if stage not in tasks:
+                tasks[stage] = progress.add_task(stage, total=total)
+            progress.update(tasks[stage], completed=done, total=total)
+
+        summary = run_replay(Settings(), report, swap=swap)
+    counted = ", ".join(f"{count:,} {name}" for name, count in summary.counts.items())
+    typer.echo(f"Replayed {counted} in {summary.seconds:.1f} s{'; the rebuilt read models are live' if swap else ''}.")
+
+
 events_app = typer.Typer(help="Read Praetor's Kafka topics, as an integration would.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 
