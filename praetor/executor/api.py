@@ -17,6 +17,7 @@ import httpx
 
 from praetor.executor.logs import RunLogAdapter, RunLogContext
 from praetor.executor.retry import Backoff
+from praetor.executor.sink import RetryAborted, SinkRejectedError
 
 logger = logging.getLogger(__name__)
 
@@ -28,7 +29,7 @@ MAX_RETRY_AFTER_SECONDS = 30.0
 ERROR_BODY_LIMIT = 2000
 
 
-class RunApiError(Exception):
+class RunApiError(SinkRejectedError):
     """A request that the API rejected with a status that resending cannot fix."""
 
     def __init__(self, request_name: str, status_code: int, body: str) -> None:
@@ -42,12 +43,8 @@ class ApiUnavailableError(Exception):
     """The API did not accept a request before the call's deadline."""
 
 
-class RetryAborted(Exception):
-    """Retrying was stopped from another thread through the abort event."""
-
-
 class RunApiClient:
-    """Client for `{api_url}/internal/api/v1/runs/{run_id}/…`.
+    """Client for `{api_url}/internal/api/v1/runs/{run_id}/…`, and the executor's HTTP event sink.
 
     The executor's threads share one httpx client, because httpx clients are safe to use
     from several threads at once.
@@ -85,12 +82,12 @@ class RunApiClient:
     def start(self) -> None:
         self._send_with_retry("POST", "/start", json_body={}, request_name="start request", deadline_seconds=SETUP_DEADLINE_SECONDS)
 
-    def post_events(self, encoded_records: Iterable[bytes], *, abort: threading.Event | None = None) -> None:
+    def send_events(self, encoded_records: Iterable[bytes], *, abort: threading.Event | None = None) -> None:
         """Send records that are already JSON-encoded (spool lines), retrying until accepted or aborted."""
         body = b'{"events":[' + b",".join(line.rstrip(b"\n") for line in encoded_records) + b"]}"
         self._send_with_retry("POST", "/events", raw_json=body, request_name="events batch", retry_conflict=True, abort=abort)
 
-    def post_log_chunks(self, chunks: list[Mapping[str, Any]], *, abort: threading.Event | None = None) -> None:
+    def send_log_chunks(self, chunks: list[Mapping[str, Any]], *, abort: threading.Event | None = None) -> None:
         self._send_with_retry(
             "POST", "/log-chunks", json_body={"chunks": chunks}, request_name="log chunk announcement", retry_conflict=True, abort=abort
         )

@@ -3,8 +3,8 @@
 Each event's stdout, followed by a newline when it is not empty, is appended to the open chunk.
 A chunk is sealed once it contains `max_bytes` or more, or `max_age_seconds` after its first text.
 An event's stdout is never split across chunks, so a chunk is larger than `max_bytes` when one
-event's stdout crosses the limit. Chunks are written to the store first and announced to the API
-after, so an announced chunk can always be read.
+event's stdout crosses the limit. Chunks are written to the store first and announced to the event
+sink (the API, or Kafka) after, so an announced chunk can always be read.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from praetor.executor.api import ApiUnavailableError, RetryAborted, RunApiClient, RunApiError
+from praetor.executor.api import ApiUnavailableError, RunApiError
 from praetor.executor.logs import RunLogAdapter, RunLogContext
 from praetor.executor.retry import Backoff
+from praetor.executor.sink import EventSink, RetryAborted, SinkRejectedError
 from praetor.infra.object_store import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ logger = logging.getLogger(__name__)
 MAX_CHUNK_BYTES = 64 * 1024
 MAX_CHUNK_AGE_SECONDS = 1.0
 
-# NOTE: when this many sealed chunks wait for the store or the API, the event handler blocks,
+# NOTE: when this many sealed chunks wait for the store or the sink, the event handler blocks,
 # which pauses ansible's output until the outage ends.
 MAX_PENDING_CHUNKS = 64
 
@@ -142,16 +143,16 @@ class StdoutChunker:
 
 
 class ChunkPublisher:
-    """Thread that writes sealed chunks to the object store and announces them to the API.
+    """Thread that writes sealed chunks to the object store and announces them to the event sink.
 
     Store writes and announcements are retried until they succeed. Only an announcement that the
-    API rejects with a 4xx other than 409 and 429 stops the publisher, and then `on_fatal` is
-    called with the error reason.
+    sink rejects in a way that resending cannot fix (from the API, a 4xx other than 409 and 429)
+    stops the publisher, and then `on_fatal` is called with the error reason.
     """
 
     def __init__(
         self,
-        client: RunApiClient,
+        sink: EventSink,
         store: ObjectStore,
         run_id: str,
         log_context: RunLogContext,
@@ -161,7 +162,7 @@ class ChunkPublisher:
         backoff: Backoff | None = None,
         max_pending_chunks: int = MAX_PENDING_CHUNKS,
     ) -> None:
-        self._client = client
+        self._sink = sink
         self._store = store
         self._run_id = run_id
         self._log = RunLogAdapter(logger, log_context)
@@ -178,7 +179,7 @@ class ChunkPublisher:
 
     @property
     def announced_count(self) -> int:
-        """Number of chunks that the API accepted, which are indexes 0 to announced_count - 1."""
+        """Number of chunks that the sink acknowledged, which are indexes 0 to announced_count - 1."""
         with self._count_lock:
             return self._announced_count
 
@@ -219,6 +220,9 @@ class ChunkPublisher:
         except RunApiError as error:
             self.failure = f"the API rejected log chunks: HTTP {error.status_code}: {error.body}"
             self._on_fatal(self.failure)
+        except SinkRejectedError as error:
+            self.failure = f"the event sink rejected log chunks: {error}"
+            self._on_fatal(self.failure)
         except ApiUnavailableError as error:
             self.failure = f"chunk publisher failed: {error}"
             self._log.exception("chunk publisher failed")
@@ -256,7 +260,7 @@ class ChunkPublisher:
     def _publish(self, chunks: list[StdoutChunk]) -> None:
         for chunk in chunks:
             self._put_object(chunk)
-        self._client.post_log_chunks([chunk.announcement(self._run_id) for chunk in chunks], abort=self._abort)
+        self._sink.send_log_chunks([chunk.announcement(self._run_id) for chunk in chunks], abort=self._abort)
         with self._count_lock:
             self._announced_count += len(chunks)
 

@@ -24,10 +24,12 @@ from praetor.executor.cancel import TERMINATE_GRACE_SECONDS, StopWatcher, kill_p
 from praetor.executor.chunks import ChunkPublisher
 from praetor.executor.environment import ExecutorEnvironment, InvalidEnvironment, read_environment
 from praetor.executor.events import EventRecorder
+from praetor.executor.kafka_sink import KafkaRunSink
 from praetor.executor.logs import RunLogAdapter, RunLogContext
 from praetor.executor.manifest import ManifestError, RunManifest, parse_manifest
 from praetor.executor.private_data import PrivateDataError, prepare_private_data_dir
 from praetor.executor.sender import EventSender
+from praetor.executor.sink import EventSink
 from praetor.executor.spool import SPOOL_FILE_NAME, SpoolWriter
 from praetor.infra.object_store import ObjectStore, open_object_store
 
@@ -73,6 +75,7 @@ class RunExecution:
         self.spool: SpoolWriter | None = None
         self.sender: EventSender | None = None
         self.publisher: ChunkPublisher | None = None
+        self.kafka_sink: KafkaRunSink | None = None
 
     def execute(self) -> int:
         self.log.info("executor started with pid %d", os.getpid())
@@ -150,8 +153,12 @@ class RunExecution:
         return self._run_ansible(manifest, store, self.spool)
 
     def _run_ansible(self, manifest: RunManifest, store: ObjectStore, spool: SpoolWriter) -> RunOutcome:
-        self.sender = EventSender(self.client, spool, self.context, on_fatal=self.watcher.request_stop)
-        self.publisher = ChunkPublisher(self.client, store, self.env.run_id, self.context, on_fatal=self.watcher.request_stop)
+        sink = select_event_sink(self.env, self.client, manifest.job_id, self.context)
+        if isinstance(sink, KafkaRunSink):
+            self.kafka_sink = sink
+            self.log.info("publishing events to Kafka topics %s and %s", sink.job_events_topic, sink.log_chunks_topic)
+        self.sender = EventSender(sink, spool, self.context, on_fatal=self.watcher.request_stop)
+        self.publisher = ChunkPublisher(sink, store, self.env.run_id, self.context, on_fatal=self.watcher.request_stop)
         recorder = EventRecorder(spool, self.context, on_stdout=self.publisher.add, on_fatal=self.watcher.request_stop)
         self.sender.start()
         self.publisher.start()
@@ -236,11 +243,11 @@ class RunExecution:
         return EXIT_REPORTED
 
     def _drain(self, deadline: float) -> bool:
-        """Wait until the API has every event and chunk, and return False when it stayed unreachable.
+        """Wait until the event sink acknowledged every event and chunk, and return False when it stayed unreachable.
 
-        The finish call counts the events the API has stored, so it is not sent while some are
-        missing. A sender or publisher that failed with a 4xx has nothing more to send, which
-        counts as drained.
+        The finish call counts the acknowledged events and chunks, and the API rejects it with 409
+        until it has stored that many, so it is not sent while some are missing. A sender or
+        publisher that the sink rejected has nothing more to send, which counts as drained.
         """
         if self.sender is not None and not self.sender.drain(_remaining(deadline)) and self.sender.failure is None:
             self.log.error("not reporting the result, because events after seq %d are not sent, and the spool keeps them for a replay", self.sender.acked_seq)
@@ -253,6 +260,8 @@ class RunExecution:
     def _clean_up(self) -> None:
         if self.spool is not None:
             self.spool.close()
+        if self.kafka_sink is not None:
+            self.kafka_sink.close()
         if self.private_dir.exists():
             try:
                 shutil.rmtree(self.private_dir)
@@ -264,6 +273,16 @@ def _remaining(deadline: float) -> float:
     return max(deadline - time.monotonic(), 1.0)
 
 
+def select_event_sink(env: ExecutorEnvironment, client: RunApiClient, job_id: str, log_context: RunLogContext) -> EventSink:
+    """Return the Kafka sink when the environment names Kafka brokers, and else the API client.
+
+    The Kafka sink connects on its first send, so selecting it does no I/O.
+    """
+    if env.kafka is None:
+        return client
+    return KafkaRunSink(env.kafka, env.run_id, job_id, log_context)
+
+
 def main() -> int:
     """Execute the run named by the environment and return the process exit code."""
     logging.basicConfig(
@@ -273,6 +292,9 @@ def main() -> int:
     )
     # httpx logs every request at INFO, which would be one line per second for control polling.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # kafka-python 3.0.12 logs about four lines per failed connection, which is over ten lines per
+    # attempt while Kafka is down. The Kafka sink logs each failed attempt with kafka-python's error.
+    logging.getLogger("kafka").setLevel(logging.CRITICAL)
     try:
         env = read_environment(os.environ)
     except InvalidEnvironment as error:

@@ -1,7 +1,8 @@
-"""The event sender: a thread that reads the spool and posts its records to the API in batches.
+"""The event sender: a thread that reads the spool and sends its records to the event sink in batches.
 
-The sender reads records back from the spool file instead of holding them in memory, so a slow
-or unreachable API makes the spool grow on disk instead of blocking ansible's event handler.
+The sink is the run API, or Kafka in the distributed mode. The sender reads records back from the
+spool file instead of holding them in memory, so a slow or unreachable sink makes the spool grow
+on disk instead of blocking ansible's event handler.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import threading
 import time
 from collections.abc import Callable
 
-from praetor.executor.api import ApiUnavailableError, RetryAborted, RunApiClient, RunApiError
+from praetor.executor.api import ApiUnavailableError, RunApiError
 from praetor.executor.logs import RunLogAdapter, RunLogContext
+from praetor.executor.sink import EventSink, RetryAborted, SinkRejectedError
 from praetor.executor.spool import SpoolTail, SpoolWriter
 
 logger = logging.getLogger(__name__)
@@ -23,16 +25,17 @@ MAX_BATCH_DELAY_SECONDS = 0.1
 
 
 class EventSender:
-    """Posts spooled records in seq order, up to `max_batch_records` per request.
+    """Sends spooled records in seq order, up to `max_batch_records` per batch.
 
     A batch goes out when it is full or `max_batch_delay` seconds after its first record was
-    spooled. A failed batch is resent until the API accepts it. Only a 4xx other than 409 and 429
-    stops the sender, and then it calls `on_fatal` with the error reason.
+    spooled. The sink resends a failed batch until it is acknowledged. Only a rejection that
+    resending cannot fix (from the API, a 4xx other than 409 and 429) stops the sender, and then
+    it calls `on_fatal` with the error reason.
     """
 
     def __init__(
         self,
-        client: RunApiClient,
+        sink: EventSink,
         spool: SpoolWriter,
         log_context: RunLogContext,
         *,
@@ -40,7 +43,7 @@ class EventSender:
         max_batch_records: int = MAX_BATCH_RECORDS,
         max_batch_delay: float = MAX_BATCH_DELAY_SECONDS,
     ) -> None:
-        self._client = client
+        self._sink = sink
         self._spool = spool
         self._tail = SpoolTail(spool.path)
         self._log = RunLogAdapter(logger, log_context)
@@ -56,7 +59,7 @@ class EventSender:
 
     @property
     def acked_seq(self) -> int:
-        """Highest seq that the API has accepted. Every lower seq was accepted before it."""
+        """Highest seq that the sink has acknowledged. Every lower seq was acknowledged before it."""
         with self._acked_lock:
             return self._acked_seq
 
@@ -69,7 +72,7 @@ class EventSender:
         self._thread.start()
 
     def drain(self, timeout: float) -> bool:
-        """Wait until every record of the closed spool is accepted. Return False on timeout or failure.
+        """Wait until every record of the closed spool is acknowledged. Return False on timeout or failure.
 
         The spool must be closed first, because the sender stops when the closed spool is empty.
         On timeout the sender's retries are aborted, and the records it did not send stay in the spool.
@@ -94,6 +97,9 @@ class EventSender:
             self._log.warning("event sender aborted at seq %d", self.acked_seq)
         except RunApiError as error:
             self.failure = f"the API rejected events: HTTP {error.status_code}: {error.body}"
+            self._on_fatal(self.failure)
+        except SinkRejectedError as error:
+            self.failure = f"the event sink rejected events: {error}"
             self._on_fatal(self.failure)
         except (ApiUnavailableError, OSError, ValueError) as error:
             self.failure = f"event sender failed: {error}"
@@ -125,7 +131,7 @@ class EventSender:
                 raise ValueError(f"spool lines end at seq {batch_last_seq}, expected {sent_seq + len(lines)}")
 
             self._spool.sync()
-            self._client.post_events(lines, abort=self._abort)
+            self._sink.send_events(lines, abort=self._abort)
             with self._acked_lock:
                 self._acked_seq = batch_last_seq
                 self._batches_sent += 1

@@ -56,8 +56,11 @@ def open_object_store(
     s3_key: str | None = None,
     s3_secret: str | None = None,
     s3_token: str | None = None,
+    create_bucket: bool = False,
 ) -> ObjectStore:
     """Open the store at `file:///abs/dir` or `s3://bucket/prefix`.
+
+    With `create_bucket`, a missing S3 bucket is created (servers do; executors need not).
 
     For S3, credentials come from `s3_key`/`s3_secret`/`s3_token` when given, and from the usual
     AWS environment variables and config files otherwise. A local store's directory is created
@@ -67,7 +70,7 @@ def open_object_store(
     if parts.scheme == "file":
         return _open_local(url, parts.netloc, parts.path)
     if parts.scheme == "s3":
-        return _open_s3(url, parts.netloc, parts.path, s3_endpoint_url, s3_key, s3_secret, s3_token)
+        return _open_s3(url, parts.netloc, parts.path, s3_endpoint_url, s3_key, s3_secret, s3_token, create_bucket)
     raise ValueError(f"object store URL {url!r} is not supported. Use file:///absolute/dir or s3://bucket/prefix")
 
 
@@ -91,6 +94,7 @@ def _open_s3(
     key: str | None,
     secret: str | None,
     token: str | None,
+    create_bucket: bool = False,
 ) -> ObjectStore:
     # Imported here so that a process with a local store does not load botocore.
     import s3fs
@@ -108,6 +112,9 @@ def _open_s3(
     if token is not None:
         options["token"] = token
     s3 = s3fs.S3FileSystem(**options)
+    if create_bucket and not s3.exists(bucket):
+        s3.mkdir(bucket)
+        logger.info("created S3 bucket %s", bucket)
 
     root = f"{bucket}/{path.strip('/')}".rstrip("/")
     logger.info("opened S3 object store at s3://%s (endpoint %s)", root, endpoint_url or "default")

@@ -70,3 +70,54 @@ def test_environment_rejects_invalid_run_id() -> None:
 def test_environment_rejects_relative_spool_dir() -> None:
     with pytest.raises(InvalidEnvironment, match="not an absolute path"):
         read_environment(base_environ(PRAETOR_SPOOL_DIR="spool"))
+
+
+def test_environment_without_kafka() -> None:
+    env = read_environment(base_environ())
+
+    assert env.kafka is None
+
+
+def test_environment_reads_kafka_settings() -> None:
+    environ = base_environ(PRAETOR_KAFKA_BOOTSTRAP_SERVERS=" kafka-1:9092, kafka-2:9093 ,[::1]:9094", PRAETOR_KAFKA_TOPIC_PREFIX="tenant-a.")
+
+    env = read_environment(environ)
+
+    assert env.kafka is not None
+    assert env.kafka.bootstrap_servers == ("kafka-1:9092", "kafka-2:9093", "[::1]:9094")
+    assert env.kafka.topic("praetor.job-events") == "tenant-a.praetor.job-events"
+    assert "PRAETOR_KAFKA_BOOTSTRAP_SERVERS" not in environ
+    assert "PRAETOR_KAFKA_TOPIC_PREFIX" not in environ
+
+
+def test_environment_kafka_prefix_defaults_to_empty() -> None:
+    env = read_environment(base_environ(PRAETOR_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9092"))
+
+    assert env.kafka is not None
+    assert env.kafka.topic_prefix == ""
+    assert env.kafka.topic("praetor.log-chunks") == "praetor.log-chunks"
+
+
+def test_environment_empty_bootstrap_means_http() -> None:
+    env = read_environment(base_environ(PRAETOR_KAFKA_BOOTSTRAP_SERVERS="  ", PRAETOR_KAFKA_TOPIC_PREFIX="tenant-a."))
+
+    assert env.kafka is None
+
+
+@pytest.mark.parametrize("servers", ["kafka-1", "kafka-1:", ":9092", "kafka-1:port", "kafka-1:0", "kafka-1:70000", "kafka-1:9092,,kafka-2:9092"])
+def test_environment_rejects_invalid_bootstrap(servers: str) -> None:
+    with pytest.raises(InvalidEnvironment, match="PRAETOR_KAFKA_BOOTSTRAP_SERVERS .* is not host:port"):
+        read_environment(base_environ(PRAETOR_KAFKA_BOOTSTRAP_SERVERS=servers))
+
+
+@pytest.mark.parametrize("prefix", ["tenant a.", "tenant/a.", "ü.", "x" * 232])
+def test_environment_rejects_invalid_topic_prefix(prefix: str) -> None:
+    with pytest.raises(InvalidEnvironment, match="PRAETOR_KAFKA_TOPIC_PREFIX .* is not a valid start of a Kafka topic name"):
+        read_environment(base_environ(PRAETOR_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9092", PRAETOR_KAFKA_TOPIC_PREFIX=prefix))
+
+
+def test_environment_accepts_longest_topic_prefix() -> None:
+    env = read_environment(base_environ(PRAETOR_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:9092", PRAETOR_KAFKA_TOPIC_PREFIX="x" * 231))
+
+    assert env.kafka is not None
+    assert len(env.kafka.topic("praetor.job-events")) == 249
