@@ -16,6 +16,9 @@ def configure_logging(level: str) -> None:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    # The Kafka clients log every connection at INFO; their warnings and errors still show.
+    for noisy in ("kafka", "aiokafka"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLogger().level))
 
 
 @app.command()
@@ -80,16 +83,22 @@ def relay(log_level: str = typer.Option("info", help="Logging level: debug, info
     import signal
 
     from praetor.infra.event_store import open_postgres_event_store
-    from praetor.infra.relay import Relay
+    from praetor.infra.relay import Relay, run_until_stopped
     from praetor.infra.settings import Settings
 
     configure_logging(log_level)
     settings = Settings()
     database_url, brokers = settings.require_distributed()
-    relay = Relay(open_postgres_event_store(database_url), database_url, brokers, topic_prefix=settings.kafka_topic_prefix)
+    relay = Relay(
+        open_postgres_event_store(database_url),
+        database_url,
+        brokers,
+        topic_prefix=settings.kafka_topic_prefix,
+        topic_partitions=settings.kafka_topic_partitions,
+    )
     signal.signal(signal.SIGTERM, lambda *_: relay.stop())
     try:
-        relay.run()
+        run_until_stopped(relay)
     except KeyboardInterrupt:
         relay.stop()
 
@@ -109,6 +118,7 @@ def worker(log_level: str = typer.Option("info", help="Logging level: debug, inf
         read_model_schema=settings.read_model_schema,
         group_id=settings.worker_group_id,
         topic_prefix=settings.kafka_topic_prefix,
+        topic_partitions=settings.kafka_topic_partitions,
         data_dir=settings.resolved_home / "worker",
     )
 

@@ -80,7 +80,13 @@ class Container:
             from praetor.infra.relay import run_relay  # Kafka clients load only in the distributed mode.
 
             database_url, brokers = self.settings.require_distributed()
-            self.relay = run_relay(self.app, database_url, brokers, topic_prefix=self.settings.kafka_topic_prefix)
+            self.relay = run_relay(
+                self.app,
+                database_url,
+                brokers,
+                topic_prefix=self.settings.kafka_topic_prefix,
+                topic_partitions=self.settings.kafka_topic_partitions,
+            )
             self.worker = start_worker_process(self.settings)
         if scheduler:
             executor_api_url = self.settings.api_url or api_url
@@ -125,7 +131,9 @@ def build_container(settings: Settings) -> Container:
     for directory in (home, settings.resolved_projects_root, settings.spool_dir):
         directory.mkdir(parents=True, exist_ok=True)
     key = settings.secret_key or load_or_create_key(home / "secret.key")
-    object_store = open_object_store(settings.resolved_object_store_url, s3_endpoint_url=settings.s3_endpoint_url)
+    object_store = open_object_store(
+        settings.resolved_object_store_url, s3_endpoint_url=settings.s3_endpoint_url, create_bucket=True
+    )
     project_sources = FilesystemProjectSources(settings.resolved_projects_root)
 
     if settings.mode is Mode.DISTRIBUTED:

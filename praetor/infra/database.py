@@ -19,6 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+# PostgreSQL advisory lock ids must differ from every other lock taken on the same database.
+MIGRATION_LOCK_ID = 0x6D696772617465  # "migrate" in ASCII
 
 
 def sqlalchemy_url(database_url: str) -> str:
@@ -77,6 +79,10 @@ def migrate(engine: Engine) -> None:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            # API servers, relays and workers may start together on an empty database; the
+            # lock, held until this transaction ends, lets one migrate while the others wait.
+            connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
     logger.info("Read-model schema is at the newest revision on %s", engine.url.render_as_string(hide_password=True))

@@ -22,12 +22,12 @@ from sqlalchemy.engine import make_url
 from praetor.infra.event_store import PraetorApplication
 from praetor.infra.kafka_log import create_producer, flush_or_raise, send_json
 from praetor.infra.stream.messages import domain_event_message, run_state_message
-from praetor.infra.stream.topics import DOMAIN_EVENTS_TOPIC, RUN_STATE_TOPIC
+from praetor.infra.stream.topics import DOMAIN_EVENTS_TOPIC, RUN_STATE_TOPIC, ensure_topics
 
 logger = logging.getLogger(__name__)
 
 # Any constant works, provided that nothing else on the database takes the same lock id.
-RELAY_LOCK_ID = 0x70726165746F72
+RELAY_LOCK_ID = 0x72656C6179  # "relay" in ASCII
 POSITION_NAME = "domain-events"
 MAX_BACKOFF_SECONDS = 10.0
 
@@ -46,6 +46,7 @@ class Relay:
         kafka_bootstrap_servers: str,
         *,
         topic_prefix: str = "",
+        topic_partitions: int = 8,
         batch_size: int = 1000,
         poll_seconds: float = 0.05,
     ) -> None:
@@ -54,6 +55,7 @@ class Relay:
         self._kafka_bootstrap_servers = kafka_bootstrap_servers
         self._domain_topic = topic_prefix + DOMAIN_EVENTS_TOPIC
         self._run_state_topic = topic_prefix + RUN_STATE_TOPIC
+        self._topic_partitions = topic_partitions
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
         self._stopping = threading.Event()
@@ -62,6 +64,10 @@ class Relay:
     def stop(self) -> None:
         self._stopping.set()
 
+    @property
+    def stopping(self) -> bool:
+        return self._stopping.is_set()
+
     def run(self) -> None:
         """Publish until `stop` is called; wait first for the relay lock."""
         with psycopg.connect(self._dsn, autocommit=True) as connection:
@@ -69,6 +75,13 @@ class Relay:
             if not self._acquire_lock(connection):
                 return
             self.position = self._read_position(connection)
+            # Created here, not by the broker on first use, so they get the configured partitions.
+            ensure_topics(
+                self._kafka_bootstrap_servers,
+                [self._domain_topic, self._run_state_topic],
+                partitions=self._topic_partitions,
+                replication_factor=1,
+            )
             logger.info("Relay started at notification %s, publishing to %s", self.position, self._domain_topic)
             producer = create_producer(self._kafka_bootstrap_servers, "praetor-relay")
             try:
@@ -143,19 +156,21 @@ class Relay:
         return row[0] if row else 0
 
 
-def run_relay(app: PraetorApplication, database_url: str, kafka_bootstrap_servers: str, *, topic_prefix: str = "") -> Relay:
+def run_relay(
+    app: PraetorApplication, database_url: str, kafka_bootstrap_servers: str, *, topic_prefix: str = "", topic_partitions: int = 8
+) -> Relay:
     """Start a relay in a daemon thread and return it; `stop()` ends it."""
-    relay = Relay(app, database_url, kafka_bootstrap_servers, topic_prefix=topic_prefix)
-    thread = threading.Thread(target=_run_logged, args=(relay,), name="relay", daemon=True)
+    relay = Relay(app, database_url, kafka_bootstrap_servers, topic_prefix=topic_prefix, topic_partitions=topic_partitions)
+    thread = threading.Thread(target=run_until_stopped, args=(relay,), name="relay", daemon=True)
     thread.start()
     return relay
 
 
-def _run_logged(relay: Relay) -> None:
-    while True:
+def run_until_stopped(relay: Relay) -> None:
+    """Run the relay, reconnecting after database errors, until `stop` is called."""
+    while not relay.stopping:
         try:
             relay.run()
-            return
         except (psycopg.Error, OSError) as error:
             logger.error("Relay lost its database connection (%s); reconnecting in 2 s", error)
             time.sleep(2)

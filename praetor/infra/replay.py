@@ -32,7 +32,7 @@ from praetor.infra.event_log import JOB_EVENTS_TOPIC, LOG_CHUNKS_TOPIC, SqliteEv
 from praetor.infra.event_store import PraetorApplication, open_postgres_event_store, open_sqlite_event_store
 from praetor.infra.log_consumer import EmbeddedLogConsumer
 from praetor.infra.object_store import ObjectStore, open_object_store
-from praetor.infra.projection_runner import EmbeddedProjectionRunner, store_position
+from praetor.infra.projection_runner import EmbeddedProjectionRunner
 from praetor.infra.settings import Mode, Settings
 from praetor.projections import tables
 from praetor.projections.job_events import apply_job_events, apply_log_chunks
@@ -132,17 +132,24 @@ def replay_domain_events(app: PraetorApplication, sessions: sessionmaker[Session
 
 
 def replay_kafka_topics(brokers: str, topic_prefix: str, sessions: sessionmaker[Session], progress: Progress) -> int:
-    """Apply every retained message of the job-event and log-chunk topics; return how many."""
+    """Apply every retained message of the job-event and log-chunk topics; return how many.
+
+    The messages go through the stream worker's processor, so the rebuilt tables also hold the
+    partition positions from which a worker resumes after the swap.
+    """
     from kafka import KafkaConsumer, TopicPartition
 
-    from praetor.infra.stream.messages import decode_kafka_value
+    from praetor.infra.stream.messages import decode_value
+    from praetor.infra.stream.processor import StreamProcessor
+    from praetor.infra.stream.records import StreamRecord
 
+    processor = StreamProcessor(sessions, topic_prefix=topic_prefix)
     consumer = KafkaConsumer(
         bootstrap_servers=[server.strip() for server in brokers.split(",")], group_id=None, enable_auto_commit=False
     )
     applied = 0
     try:
-        for topic, apply in ((JOB_EVENTS_TOPIC, apply_job_events), (LOG_CHUNKS_TOPIC, apply_log_chunks)):
+        for topic in (JOB_EVENTS_TOPIC, LOG_CHUNKS_TOPIC):
             name = topic_prefix + topic
             partitions = [TopicPartition(name, partition) for partition in sorted(consumer.partitions_for_topic(name) or [])]
             if not partitions:
@@ -153,10 +160,18 @@ def replay_kafka_topics(brokers: str, topic_prefix: str, sessions: sessionmaker[
             expected = sum(end_offsets[partition] - consumer.position(partition) for partition in partitions)
             done = 0
             while any(consumer.position(partition) < end_offsets[partition] for partition in partitions):
-                for partition, records in consumer.poll(timeout_ms=1000, max_records=5000).items():
-                    with sessions.begin() as session:
-                        apply(session, [decode_kafka_value(record) for record in records])
-                        store_position(session, f"kafka:{name}:{partition.partition}", records[-1].offset)
+                for partition, messages in consumer.poll(timeout_ms=1000, max_records=5000).items():
+                    records = [
+                        StreamRecord(
+                            topic=message.topic,
+                            partition=message.partition,
+                            offset=message.offset,
+                            key=message.key.decode() if message.key else None,
+                            value=decode_value(message.value),
+                        )
+                        for message in messages
+                    ]
+                    processor.apply(records)
                     done += len(records)
                     progress(name, done, expected)
             applied += done

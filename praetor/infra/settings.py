@@ -50,6 +50,7 @@ class Settings(BaseSettings):
         default=None, description="Distributed mode: Kafka brokers as host:port, comma-separated."
     )
     kafka_topic_prefix: str = Field(default="", description="Prepended to every topic name.")
+    kafka_topic_partitions: int = Field(default=8, ge=1, description="Partitions of the topics Praetor creates.")
     worker_group_id: str = "praetor-worker"
 
     scheduler_interval_seconds: float = 0.5
