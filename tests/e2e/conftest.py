@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ import pytest
 # pytest's import mode is.
 sys.path.insert(0, str(Path(__file__).parent))
 
+from distributed import distributed_environment  # noqa: E402
 from expected import PLAYBOOK_CASES  # noqa: E402
 from harness import LOG_TAIL_LINES, Praetor, ServerProcess, start_server  # noqa: E402
 
@@ -26,15 +28,18 @@ from praetor.cli.client import ApiClient  # noqa: E402
 SERVER_KEY = pytest.StashKey[ServerProcess]()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", params=["embedded", "distributed"])
 def server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
-    running = start_server(tmp_path_factory.mktemp("praetor-e2e"))
-    request.config.stash[SERVER_KEY] = running
-    try:
-        running.wait_until_up()
-        yield running
-    finally:
-        running.stop()
+    """One server per mode: every end-to-end test runs against both."""
+    with ExitStack() as stack:
+        extra_env = stack.enter_context(distributed_environment()) if request.param == "distributed" else {}
+        running = start_server(tmp_path_factory.mktemp(f"praetor-e2e-{request.param}"), extra_env)
+        request.config.stash[SERVER_KEY] = running
+        try:
+            running.wait_until_up()
+            yield running
+        finally:
+            running.stop()
 
 
 @pytest.hookimpl(wrapper=True)

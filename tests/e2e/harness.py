@@ -86,8 +86,12 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def start_server(base: Path) -> ServerProcess:
-    """Start `praetor serve` on a free port of 127.0.0.1 with every folder it writes to under `base`."""
+def start_server(base: Path, extra_env: dict[str, str] | None = None) -> ServerProcess:
+    """Start `praetor serve` on a free port of 127.0.0.1 with every folder it writes to under `base`.
+
+    `extra_env` adds settings, such as those of the distributed mode; with `PRAETOR_MODE`
+    set to distributed the server also runs a relay and a stream worker (`--all-in-one`).
+    """
     home = base / "home"
     projects_root = base / "projects"
     scratch_dir = base / "scratch"
@@ -107,10 +111,14 @@ def start_server(base: Path) -> ServerProcess:
             "TMPDIR": str(scratch_dir),
         }
     )
+    env.update(extra_env or {})
+    command = [sys.executable, "-m", "praetor.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)]
+    if env.get("PRAETOR_MODE") == "distributed":
+        command.append("--all-in-one")
     log_path = base / "server.log"
     with log_path.open("wb") as log_file:
         process = subprocess.Popen(
-            [sys.executable, "-m", "praetor.cli.main", "serve", "--host", "127.0.0.1", "--port", str(port)],
+            command,
             env=env,
             cwd=base,
             stdin=subprocess.DEVNULL,

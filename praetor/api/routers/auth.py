@@ -6,14 +6,11 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, Depends
-from sqlalchemy import select
-
 from praetor.api.errors import ApiError
 from praetor.api.schemas import TokenRequest
-from praetor.api.security import Principal, current_user, get_container
+from praetor.api.security import Principal, current_user, find_user, get_container
 from praetor.infra.bootstrap import Container
 from praetor.infra.passwords import verify_password
-from praetor.projections import tables
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +24,7 @@ def ping() -> dict[str, str]:
 
 @router.post("/auth/token", summary="Exchange a username and password for a bearer token")
 def issue_token(body: TokenRequest, container: Container = Depends(get_container)) -> dict[str, Any]:
-    with container.sessions() as session:
-        user = session.scalar(select(tables.User).where(tables.User.username == body.username))
+    user = find_user(container, body.username)
     if user is None or not verify_password(body.password, user.password_hash):
         logger.warning("Failed sign-in for user %r", body.username)
         raise ApiError(401, "invalid username or password", {"WWW-Authenticate": "Bearer"})
