@@ -17,7 +17,10 @@ for name in postgres kafka moto; do
     if ! scripts/services/"$name".sh status >/dev/null 2>&1; then
         started=("$name" "${started[@]}")
     fi
-    eval "$(scripts/services/"$name".sh start)"
+    # A separate assignment, so that a failed start stops this script (set -e ignores a
+    # failure inside `eval "$(...)"`).
+    exports=$(scripts/services/"$name".sh start)
+    eval "$exports"
 done
 
 export PATH="$PWD/.venv/bin:$PATH"
