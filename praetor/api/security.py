@@ -31,7 +31,7 @@ def get_container(request: Request) -> Container:
 def find_user(container: Container, username: str) -> Principal | None:
     """Return the user's principal, with its password hash, or None when there is no such user.
 
-    The read model answers first. A user it does not include yet is looked up in the event
+    The read model is asked first. A user it does not include yet is looked up in the event
     store by the id its name derives, because in the distributed mode the read model of a
     fresh installation can lag behind its first sign-in.
     """

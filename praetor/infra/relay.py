@@ -133,10 +133,10 @@ class Relay:
         waiting_logged = False
         while not self._stopping.is_set():
             if connection.execute("SELECT pg_try_advisory_lock(%s)", (RELAY_LOCK_ID,)).fetchone()[0]:
-                logger.info("Relay holds the relay lock")
+                logger.info("Relay acquired the relay lock")
                 return True
             if not waiting_logged:
-                logger.info("Another relay holds the relay lock; waiting to take over")
+                logger.info("Another relay has the relay lock; waiting to acquire it")
                 waiting_logged = True
             self._stopping.wait(1.0)
         return False

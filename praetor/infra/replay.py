@@ -1,9 +1,9 @@
 """Rebuilding every read model from the sources of truth, into fresh tables, then swapping.
 
 Domain read models come from the event store, which keeps every event for good. Job events
-and log chunks come from the job-event log (the SQLite log, or the Kafka topics from their
-earliest retained offset), and then from the executors' spools and the stdout chunks in the
-object store, which fill in whatever Kafka retention has dropped. Every insert ignores rows
+and log chunks come first from the job-event log: the SQLite log, or the Kafka topics from
+their earliest retained offset. The executors' spools and the stdout chunks in the object
+store then fill in whatever Kafka retention has dropped. Every insert ignores rows
 it already has, so the sources may overlap and a replay can be run twice.
 
 NOTE: replay while no worker or server writes the read models (stop `praetor serve`, and in

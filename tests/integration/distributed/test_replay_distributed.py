@@ -1,8 +1,8 @@
 """Distributed replay: read models rebuilt from PostgreSQL and Kafka equal the live ones.
 
-The live read models are built the production way (relay to Kafka, a `praetor worker`
-process); hypothesis drives random command sequences against them, then `replay` rebuilds
-every table into another schema, which must match the live one row for row.
+The live read models are built the production way, by a relay to Kafka and a `praetor worker`
+process. Hypothesis drives random command sequences against them. Then `replay` rebuilds every
+table into another schema, which must match the live one row for row.
 """
 
 from __future__ import annotations
