@@ -10,15 +10,28 @@ import json
 import sys
 
 from kafka import KafkaConsumer
+from kafka.errors import KafkaError
+
+from praetor.infra.settings import ConfigurationError
 
 def tail_events(bootstrap_servers: str, topics: list[str], *, from_beginning: bool, max_messages: int) -> None:
-    consumer = KafkaConsumer(
-        *topics,
-        bootstrap_servers=[server.strip() for server in bootstrap_servers.split(",")],
-        group_id=None,
-        auto_offset_reset="earliest" if from_beginning else "latest",
-        enable_auto_commit=False,
-    )
+    try:
+        consumer = KafkaConsumer(
+            bootstrap_servers=[server.strip() for server in bootstrap_servers.split(",")],
+            group_id=None,
+            auto_offset_reset="earliest" if from_beginning else "latest",
+            enable_auto_commit=False,
+            allow_auto_create_topics=False,
+        )
+    except KafkaError as error:
+        raise ConfigurationError(f"cannot reach Kafka at {bootstrap_servers}: {error}; check PRAETOR_KAFKA_BOOTSTRAP_SERVERS") from error
+    existing = consumer.topics()
+    unknown = sorted(set(topics) - existing)
+    if unknown:
+        consumer.close()
+        known = ", ".join(sorted(name for name in existing if "praetor." in name)[:10]) or "none yet"
+        raise ConfigurationError(f"no topic {', '.join(unknown)} on the brokers; Praetor's topics there: {known}")
+    consumer.subscribe(topics)
     printed = 0
     try:
         for message in consumer:

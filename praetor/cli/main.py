@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
+from collections.abc import Callable
 
 import typer
 
 app = typer.Typer(help="Praetor, an automation controller for Ansible.", no_args_is_help=True, add_completion=False)
+
+
+def reports_configuration_errors(command: Callable[..., None]) -> Callable[..., None]:
+    """Print a ConfigurationError as one line on stderr and exit with status 2, without a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args: object, **kwargs: object) -> None:
+        from praetor.infra.settings import ConfigurationError
+
+        try:
+            command(*args, **kwargs)
+        except ConfigurationError as error:
+            typer.echo(f"praetor: {error}", err=True)
+            raise typer.Exit(2) from error
+
+    return wrapper
 
 
 def configure_logging(level: str) -> None:
@@ -22,6 +40,7 @@ def configure_logging(level: str) -> None:
 
 
 @app.command()
+@reports_configuration_errors
 def init(log_level: str = typer.Option("info", help="Logging level: debug, info, warning or error.")) -> None:
     """Create the data directory, the databases and the admin user, then exit."""
     from praetor.infra.bootstrap import build_container, ensure_admin
@@ -41,6 +60,7 @@ def init(log_level: str = typer.Option("info", help="Logging level: debug, info,
 
 
 @app.command()
+@reports_configuration_errors
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="TCP port to listen on."),
@@ -78,6 +98,7 @@ def serve(
 
 
 @app.command()
+@reports_configuration_errors
 def relay(log_level: str = typer.Option("info", help="Logging level: debug, info, warning or error.")) -> None:
     """Distributed mode: publish the event store's notifications to Kafka until interrupted."""
     import signal
@@ -104,6 +125,7 @@ def relay(log_level: str = typer.Option("info", help="Logging level: debug, info
 
 
 @app.command()
+@reports_configuration_errors
 def worker(log_level: str = typer.Option("info", help="Logging level: debug, info, warning or error.")) -> None:
     """Distributed mode: build the read models from Kafka until interrupted."""
     from praetor.infra.settings import Settings
@@ -124,6 +146,7 @@ def worker(log_level: str = typer.Option("info", help="Logging level: debug, inf
 
 
 @app.command("scheduler")
+@reports_configuration_errors
 def scheduler_command(log_level: str = typer.Option("info", help="Logging level: debug, info, warning or error.")) -> None:
     """Schedule pending jobs and start their executors until interrupted (needs PRAETOR_API_URL)."""
     import signal
@@ -149,14 +172,15 @@ def scheduler_command(log_level: str = typer.Option("info", help="Logging level:
 
 
 @app.command()
+@reports_configuration_errors
 def replay(
     swap: bool = typer.Option(True, help="Put the rebuilt read models in place of the live ones when done."),
     log_level: str = typer.Option("warning", help="Logging level: debug, info, warning or error."),
 ) -> None:
     """Rebuild every read model from the event store and the job-event log, then swap them in.
 
-    Stop `praetor serve` (and, in the distributed mode, `praetor worker`) first: changes
-    made to the live read models during a replay are not carried over.
+    Stop `praetor serve` (and, in the distributed mode, `praetor worker`) first, because
+    changes made to the live read models during a replay are not carried over.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -182,9 +206,13 @@ app.add_typer(events_app, name="events")
 
 
 @events_app.command("tail")
+@reports_configuration_errors
 def events_tail(
     topic: list[str] = typer.Option(
-        ["praetor.job-events"], "--topic", help="Topic to read; repeat for several (without the topic prefix)."
+        ["praetor.job-events"],
+        "--topic",
+        help="Topic to read, such as praetor.domain-events or praetor.run-state; repeat for several. "
+        "PRAETOR_KAFKA_TOPIC_PREFIX is prepended.",
     ),
     from_beginning: bool = typer.Option(False, "--from-beginning", help="Start at the oldest message instead of new ones."),
     max_messages: int = typer.Option(0, help="Stop after this many messages; 0 reads until interrupted."),

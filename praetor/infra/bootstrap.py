@@ -35,7 +35,7 @@ from praetor.infra.passwords import hash_password
 from praetor.infra.project_sources import FilesystemProjectSources
 from praetor.infra.projection_runner import EmbeddedProjectionRunner
 from praetor.infra.scheduler import Scheduler
-from praetor.infra.settings import Mode, Settings
+from praetor.infra.settings import ConfigurationError, Mode, Settings
 from praetor.infra.tokens import TokenSigner, load_or_create_key
 from praetor.infra.version_waiter import AggregateVersionWaiter
 
@@ -91,7 +91,7 @@ class Container:
         if scheduler:
             executor_api_url = self.settings.api_url or api_url
             if not executor_api_url:
-                raise ValueError("the scheduler needs the API URL for executors; set PRAETOR_API_URL")
+                raise ConfigurationError("the scheduler needs the API URL for executors; set PRAETOR_API_URL")
             self.launcher = LocalLauncher(
                 api_url=executor_api_url,
                 object_store_url=self.settings.resolved_object_store_url,

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import psycopg
 from sqlalchemy.engine import make_url
+
+from praetor.infra.settings import ConfigurationError
 
 from eventsourcing.application import Application
 
@@ -33,8 +36,13 @@ def open_sqlite_event_store(path: Path) -> PraetorApplication:
 
 
 def open_postgres_event_store(database_url: str) -> PraetorApplication:
-    """Open the event store in PostgreSQL; its table (`praetor_events`) is created when missing."""
+    """Open the event store in PostgreSQL; its table (`praetor_events`) is created when missing.
+
+    Raises ConfigurationError at once when the database cannot be reached, naming the reason,
+    where the connection pool would otherwise wait half a minute.
+    """
     url = make_url(database_url)
+    check_postgres(database_url)
     env = {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": url.database or "praetor",
@@ -45,7 +53,19 @@ def open_postgres_event_store(database_url: str) -> PraetorApplication:
         "POSTGRES_POOL_SIZE": "5",
         "POSTGRES_MAX_OVERFLOW": "10",
         "POSTGRES_LOCK_TIMEOUT": "5",
+        "POSTGRES_CONNECT_TIMEOUT": "10",
         "AGGREGATE_CACHE_MAXSIZE": "1000",
         "CREATE_TABLE": "true",
     }
     return PraetorApplication(env=env)
+
+
+def check_postgres(database_url: str) -> None:
+    """Connect once to the database; raise ConfigurationError with PostgreSQL's reason if it fails."""
+    url = make_url(database_url)
+    try:
+        psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), connect_timeout=5).close()
+    except psycopg.OperationalError as error:
+        shown = url.render_as_string(hide_password=True)
+        reason = " ".join(str(error).split())
+        raise ConfigurationError(f"cannot connect to PostgreSQL at {shown}: {reason}; check PRAETOR_DATABASE_URL and that the database exists") from error

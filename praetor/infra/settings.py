@@ -13,6 +13,10 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
+class ConfigurationError(Exception):
+    """A setting that is missing, or that points at something Praetor cannot use."""
+
+
 class Mode(StrEnum):
     EMBEDDED = "embedded"
     DISTRIBUTED = "distributed"
@@ -83,5 +87,7 @@ class Settings(BaseSettings):
             if not value
         ]
         if missing:
-            raise ValueError(f"PRAETOR_MODE=distributed needs {' and '.join(missing)}; set them to the PostgreSQL URL and the Kafka brokers")
+            raise ConfigurationError(
+                f"PRAETOR_MODE=distributed needs {' and '.join(missing)}; set them to the PostgreSQL URL and the Kafka brokers"
+            )
         return self.database_url, self.kafka_bootstrap_servers  # type: ignore[return-value]
