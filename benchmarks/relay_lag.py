@@ -34,7 +34,8 @@ from praetor.commands.organizations import CreateOrganization
 from praetor.commands.projects import CreateProject
 from praetor.infra.bootstrap import build_container
 from praetor.infra.relay import run_relay
-from praetor.infra.replay import replay_distributed
+from praetor.infra.database import create_read_model_engine, migrate, session_factory
+from praetor.infra.replay import replay_domain_events
 from praetor.infra.settings import Settings
 
 
@@ -78,10 +79,12 @@ def main() -> None:
             consumer_thread.join()
             relay.stop()
 
-            events = container.app.recorder.max_notification_id()
+            engine = create_read_model_engine(settings.database_url, schema="praetor_read_bench")
+            migrate(engine)
             started = time.perf_counter()
-            replay_distributed(settings, lambda *_: None, swap=False, target_schema="praetor_read_bench")
+            events = replay_domain_events(container.app, session_factory(engine), lambda *_: None)
             replay_seconds = time.perf_counter() - started
+            engine.dispose()
             container.stop()
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as connection:

@@ -149,6 +149,11 @@ def build_app(
         # a batch that waits for the database could hold it for good. The processor keeps
         # read models right when two workers apply one partition during the handover.
         stream_wait_empty=False,
+        # Bigger fetches and buffers than faust's defaults keep the agents fed: with the
+        # defaults the loop idled between small fetches and applied about 3,000 events/s.
+        broker_max_poll_records=batch_size,
+        stream_buffer_maxsize=batch_size * 4,
+        consumer_max_fetch_size=16 * 1024 * 1024,
         loop=loop,
     )
     app.transport = ResumingTransport(
