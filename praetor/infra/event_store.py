@@ -66,6 +66,8 @@ def check_postgres(database_url: str) -> None:
     try:
         psycopg.connect(url.set(drivername="postgresql").render_as_string(hide_password=False), connect_timeout=5).close()
     except psycopg.OperationalError as error:
-        shown = url.render_as_string(hide_password=True)
+        safe_url = url.render_as_string(hide_password=True)
         reason = " ".join(str(error).split())
-        raise ConfigurationError(f"cannot connect to PostgreSQL at {shown}: {reason}; check PRAETOR_DATABASE_URL and that the database exists") from error
+        raise ConfigurationError(
+            f"cannot connect to PostgreSQL at {safe_url}: {reason}; check PRAETOR_DATABASE_URL and that the database exists"
+        ) from error

@@ -46,38 +46,19 @@ readonly PORT=${PRAETOR_TEST_KAFKA_PORT:-59092}
 readonly CONTROLLER_PORT=${PRAETOR_TEST_KAFKA_CONTROLLER_PORT:-59093}
 readonly START_TIMEOUT=${PRAETOR_TEST_KAFKA_START_TIMEOUT:-120}
 
-log() { echo "kafka.sh: $*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
+readonly SERVICE=kafka SERVICE_LABEL=Kafka
+# shellcheck source=scripts/services/common.sh
+source "$SCRIPT_DIR/common.sh"
 
-require_number() {
-    [[ $2 =~ ^[0-9]+$ ]] || die "$1 must be a whole number, got '$2'"
-}
 require_number PRAETOR_TEST_KAFKA_PORT "$PORT"
 require_number PRAETOR_TEST_KAFKA_CONTROLLER_PORT "$CONTROLLER_PORT"
 require_number PRAETOR_TEST_KAFKA_START_TIMEOUT "$START_TIMEOUT"
-
-# Succeed when the process exists and has not exited. A zombie counts as
-# exited, because an init that does not reap orphans can leave one behind.
-process_alive() {
-    local state
-    state=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "$state" != Z ]
-}
 
 # Print the pid of the broker that this script started, or fail when it is not
 # running. The command line must name kafka.Kafka with this config file, so a
 # recycled pid that now belongs to another process is never reported or signalled.
 running_pid() {
-    local pid
-    [ -f "$PID_FILE" ] || return 1
-    pid=$(<"$PID_FILE")
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    process_alive "$pid" || return 1
-    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "kafka.Kafka $CONFIG_FILE" || return 1
-    echo "$pid"
+    pid_file_process "kafka.Kafka $CONFIG_FILE"
 }
 
 # Print the client port of the running broker. start rewrites the config file
@@ -86,17 +67,8 @@ running_port() {
     sed -n 's|^listeners=PLAINTEXT://127\.0\.0\.1:\([0-9]*\),.*|\1|p' "$CONFIG_FILE"
 }
 
-elapsed_since() {
-    awk -v start="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.1f", now - start }'
-}
-
-port_open() {
-    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
-}
-
-write_env() {
-    echo "export PRAETOR_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$PORT" >"$ENV_FILE"
-    cat "$ENV_FILE"
+print_env() {
+    echo "export PRAETOR_TEST_KAFKA_BOOTSTRAP=127.0.0.1:$PORT"
 }
 
 APT_UPDATED=false
@@ -248,54 +220,6 @@ finally:
 EOF
 }
 
-# Send SIGTERM, wait up to STOP_TIMEOUT seconds for a controlled shutdown, then SIGKILL.
-stop_pid() {
-    local pid=$1 deadline
-    log "stopping Kafka (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + STOP_TIMEOUT))
-    while process_alive "$pid" && ((SECONDS < deadline)); do
-        sleep 0.2
-    done
-    if process_alive "$pid"; then
-        log "Kafka (pid $pid) is still running after $STOP_TIMEOUT s; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        deadline=$((SECONDS + 10))
-        while process_alive "$pid" && ((SECONDS < deadline)); do
-            sleep 0.2
-        done
-        process_alive "$pid" && die "Kafka (pid $pid) survived SIGKILL"
-    fi
-    rm -f "$PID_FILE" "$ENV_FILE"
-    log "stopped"
-}
-
-fail_start() {
-    log "error: $1"
-    log "last lines of $LOG_FILE:"
-    tail -n 20 "$LOG_FILE" >&2 || true
-    if [ -n "${2:-}" ] && process_alive "$2"; then
-        stop_pid "$2"
-    fi
-    rm -f "$PID_FILE" "$ENV_FILE"
-    exit 1
-}
-
-wait_until_ready() {
-    local deadline=$((SECONDS + START_TIMEOUT)) pid=
-    while ((SECONDS < deadline)); do
-        if [ -z "$pid" ] && [ -s "$PID_FILE" ]; then
-            pid=$(<"$PID_FILE")
-        fi
-        if [ -n "$pid" ]; then
-            process_alive "$pid" || fail_start "Kafka exited during start; see $LOG_FILE"
-            client_ready && return 0
-        fi
-        sleep 0.5
-    done
-    fail_start "Kafka did not serve clients on 127.0.0.1:$PORT within $START_TIMEOUT s; see $LOG_FILE" "$pid"
-}
-
 cmd_start() {
     local pid port running started_at=$EPOCHREALTIME
     mkdir -p "$STATE_DIR"
@@ -329,7 +253,7 @@ cmd_start() {
         -cp "$LIB_DIR/*" kafka.Kafka "$CONFIG_FILE" \
         >>"$LOG_FILE" 2>&1 </dev/null &
 
-    wait_until_ready
+    wait_until_ready 0.5 "serve clients on 127.0.0.1:$PORT" client_ready
     log "running (pid $(<"$PID_FILE")) on 127.0.0.1:$PORT, ready after $(elapsed_since "$started_at") s"
     write_env
 }
@@ -354,12 +278,4 @@ cmd_status() {
     return 3
 }
 
-case "${1:-}" in
-start) cmd_start ;;
-stop) cmd_stop ;;
-status) cmd_status ;;
-*)
-    echo "usage: $0 start|stop|status" >&2
-    exit 2
-    ;;
-esac
+run_command "$@"

@@ -21,8 +21,9 @@ set -euo pipefail
 
 readonly STOP_TIMEOUT=30
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-readonly ROOT
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+readonly SCRIPT_DIR ROOT
 readonly STATE_DIR="$ROOT/.services/moto"
 readonly PID_FILE="$STATE_DIR/pid"
 readonly LOG_FILE="$STATE_DIR/log"
@@ -33,55 +34,30 @@ readonly MOTO_SERVER="$ROOT/.venv/bin/moto_server"
 readonly PORT=${PRAETOR_TEST_MOTO_PORT:-55000}
 readonly START_TIMEOUT=${PRAETOR_TEST_MOTO_START_TIMEOUT:-60}
 
-log() { echo "moto.sh: $*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
+readonly SERVICE=moto SERVICE_LABEL=moto
+# shellcheck source=scripts/services/common.sh
+source "$SCRIPT_DIR/common.sh"
 
-require_number() {
-    [[ $2 =~ ^[0-9]+$ ]] || die "$1 must be a whole number, got '$2'"
-}
 require_number PRAETOR_TEST_MOTO_PORT "$PORT"
 require_number PRAETOR_TEST_MOTO_START_TIMEOUT "$START_TIMEOUT"
-
-# Succeed when the process exists and has not exited. A zombie counts as
-# exited, because an init that does not reap orphans can leave one behind.
-process_alive() {
-    local state
-    state=$(sed -E 's/^[0-9]+ \(.*\) (.).*/\1/' "/proc/$1/stat" 2>/dev/null) || return 1
-    [ -n "$state" ] && [ "$state" != Z ]
-}
 
 # Print the pid of the moto server that this script started, or fail when it is
 # not running. The command line must match the one that start uses, so a recycled
 # pid that now belongs to another process is never reported or signalled.
 running_pid() {
-    local pid
-    [ -f "$PID_FILE" ] || return 1
-    pid=$(<"$PID_FILE")
-    [[ $pid =~ ^[0-9]+$ ]] || return 1
-    process_alive "$pid" || return 1
-    tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$MOTO_SERVER -H 127.0.0.1 -p " || return 1
-    echo "$pid"
+    pid_file_process "$MOTO_SERVER -H 127.0.0.1 -p "
 }
 
 # Print the port that the running server was started with.
 running_port() {
-    tr '\0' ' ' 2>/dev/null <"/proc/$1/cmdline" | sed -n 's/.* -p \([0-9]*\).*/\1/p'
+    process_cmdline "$1" | sed -n 's/.* -p \([0-9]*\).*/\1/p'
 }
 
-elapsed_since() {
-    awk -v start="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.1f", now - start }'
-}
-
-port_open() {
-    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
-}
-
-# Succeed when GET / returns HTTP 200. The empty ProxyHandler keeps an
-# http_proxy setting from routing the loopback request elsewhere.
+# Succeed when the port accepts connections and GET / returns HTTP 200. The
+# empty ProxyHandler keeps an http_proxy setting from routing the loopback
+# request elsewhere.
 http_ready() {
+    port_open "$PORT" || return 1
     "$VENV_PYTHON" - "http://127.0.0.1:$PORT/" 2>/dev/null <<'EOF'
 import sys
 import urllib.request
@@ -92,62 +68,13 @@ with opener.open(sys.argv[1], timeout=5) as response:
 EOF
 }
 
-write_env() {
-    cat >"$ENV_FILE" <<EOF
+print_env() {
+    cat <<EOF
 export PRAETOR_TEST_S3_ENDPOINT_URL=http://127.0.0.1:$PORT
 export AWS_ACCESS_KEY_ID=testing
 export AWS_SECRET_ACCESS_KEY=testing
 export AWS_DEFAULT_REGION=us-east-1
 EOF
-    cat "$ENV_FILE"
-}
-
-# Send SIGTERM, wait up to STOP_TIMEOUT seconds, then SIGKILL.
-stop_pid() {
-    local pid=$1 deadline
-    log "stopping moto (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    deadline=$((SECONDS + STOP_TIMEOUT))
-    while process_alive "$pid" && ((SECONDS < deadline)); do
-        sleep 0.2
-    done
-    if process_alive "$pid"; then
-        log "moto (pid $pid) is still running after $STOP_TIMEOUT s; sending SIGKILL"
-        kill -KILL "$pid" 2>/dev/null || true
-        deadline=$((SECONDS + 10))
-        while process_alive "$pid" && ((SECONDS < deadline)); do
-            sleep 0.2
-        done
-        process_alive "$pid" && die "moto (pid $pid) survived SIGKILL"
-    fi
-    rm -f "$PID_FILE" "$ENV_FILE"
-    log "stopped"
-}
-
-fail_start() {
-    log "error: $1"
-    log "last lines of $LOG_FILE:"
-    tail -n 20 "$LOG_FILE" >&2 || true
-    if [ -n "${2:-}" ] && process_alive "$2"; then
-        stop_pid "$2"
-    fi
-    rm -f "$PID_FILE" "$ENV_FILE"
-    exit 1
-}
-
-wait_until_ready() {
-    local deadline=$((SECONDS + START_TIMEOUT)) pid=
-    while ((SECONDS < deadline)); do
-        if [ -z "$pid" ] && [ -s "$PID_FILE" ]; then
-            pid=$(<"$PID_FILE")
-        fi
-        if [ -n "$pid" ]; then
-            process_alive "$pid" || fail_start "moto exited during start; see $LOG_FILE"
-            port_open "$PORT" && http_ready && return 0
-        fi
-        sleep 0.2
-    done
-    fail_start "moto did not return HTTP 200 on http://127.0.0.1:$PORT/ within $START_TIMEOUT s; see $LOG_FILE" "$pid"
 }
 
 cmd_start() {
@@ -176,7 +103,7 @@ cmd_start() {
         "$MOTO_SERVER" -H 127.0.0.1 -p "$PORT" \
         >"$LOG_FILE" 2>&1 </dev/null &
 
-    wait_until_ready
+    wait_until_ready 0.2 "return HTTP 200 on http://127.0.0.1:$PORT/" http_ready
     log "running (pid $(<"$PID_FILE")) on 127.0.0.1:$PORT, ready after $(elapsed_since "$started_at") s"
     write_env
 }
@@ -201,12 +128,4 @@ cmd_status() {
     return 3
 }
 
-case "${1:-}" in
-start) cmd_start ;;
-stop) cmd_stop ;;
-status) cmd_status ;;
-*)
-    echo "usage: $0 start|stop|status" >&2
-    exit 2
-    ;;
-esac
+run_command "$@"

@@ -32,8 +32,9 @@ readonly STOP_TIMEOUT=60
 # sun_path in struct sockaddr_un is 108 bytes on Linux, including the final NUL.
 readonly MAX_SOCKET_PATH=107
 
-ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-readonly ROOT
+SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$SCRIPT_DIR/../.." && pwd)
+readonly SCRIPT_DIR ROOT
 readonly STATE_DIR="$ROOT/.services/postgres"
 readonly PID_FILE="$STATE_DIR/pid"
 readonly ENV_FILE="$STATE_DIR/env"
@@ -41,15 +42,11 @@ readonly ENV_FILE="$STATE_DIR/env"
 readonly PORT=${PRAETOR_TEST_PG_PORT:-55432}
 readonly START_TIMEOUT=${PRAETOR_TEST_PG_START_TIMEOUT:-60}
 
-log() { echo "postgres.sh: $*" >&2; }
-die() {
-    log "error: $*"
-    exit 1
-}
+readonly SERVICE=postgres SERVICE_LABEL=PostgreSQL
+# LOG_FILE is set by set_paths, because the cluster directory is chosen at run time.
+# shellcheck source=scripts/services/common.sh
+source "$SCRIPT_DIR/common.sh"
 
-require_number() {
-    [[ $2 =~ ^[0-9]+$ ]] || die "$1 must be a whole number, got '$2'"
-}
 require_number PRAETOR_TEST_PG_PORT "$PORT"
 require_number PRAETOR_TEST_PG_START_TIMEOUT "$START_TIMEOUT"
 
@@ -67,14 +64,6 @@ as_db_user() {
     else
         "$@"
     fi
-}
-
-elapsed_since() {
-    awk -v start="$1" -v now="$EPOCHREALTIME" 'BEGIN { printf "%.1f", now - start }'
-}
-
-port_open() {
-    timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null
 }
 
 # Set PG_BIN to the bin directory of the newest installed PostgreSQL. With
@@ -147,12 +136,11 @@ running_port() {
     sed -n 4p "$DATA_DIR/postmaster.pid"
 }
 
-write_env() {
-    cat >"$ENV_FILE" <<EOF
+print_env() {
+    cat <<EOF
 export PRAETOR_TEST_DATABASE_URL=postgresql+psycopg://praetor@127.0.0.1:$PORT/praetor_test
 export PRAETOR_TEST_PG_DSN=postgresql://praetor@127.0.0.1:$PORT/praetor_test
 EOF
-    cat "$ENV_FILE"
 }
 
 init_cluster() {
@@ -209,10 +197,12 @@ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = name)
 EOF
 }
 
-fail_start() {
-    log "error: $1"
-    log "last lines of $LOG_FILE:"
-    tail -n 20 "$LOG_FILE" >&2 || true
+# Log the error message and the end of the log, then exit 1. Unlike fail_start
+# in common.sh, this neither stops the server nor removes the pid file.
+# NOTE: when pg_ctl times out or a later step fails, the server may keep
+# running until `stop`.
+fail_pg_start() {
+    log_start_failure "$1"
     exit 1
 }
 
@@ -242,13 +232,13 @@ cmd_start() {
     log "starting PostgreSQL on 127.0.0.1:$PORT (log: $LOG_FILE)"
     # pg_ctl -w returns once the server accepts connections, or fails after -t seconds.
     as_db_user "$PG_BIN/pg_ctl" start -D "$DATA_DIR" -l "$LOG_FILE" -w -t "$START_TIMEOUT" -s >&2 ||
-        fail_start "PostgreSQL did not start within $START_TIMEOUT s; see $LOG_FILE"
-    pid=$(running_pid) || fail_start "PostgreSQL exited right after start; see $LOG_FILE"
+        fail_pg_start "PostgreSQL did not start within $START_TIMEOUT s; see $LOG_FILE"
+    pid=$(running_pid) || fail_pg_start "PostgreSQL exited right after start; see $LOG_FILE"
     echo "$pid" >"$PID_FILE"
 
-    create_role_and_databases || fail_start "creating the praetor role and databases failed"
+    create_role_and_databases || fail_pg_start "creating the praetor role and databases failed"
     "$PG_BIN/psql" -X -q -At -d "postgresql://praetor@127.0.0.1:$PORT/praetor_test" -c 'SELECT 1' >/dev/null ||
-        fail_start "PostgreSQL runs, but the praetor role cannot connect to praetor_test over TCP"
+        fail_pg_start "PostgreSQL runs, but the praetor role cannot connect to praetor_test over TCP"
 
     log "running (pid $pid) on 127.0.0.1:$PORT, ready after $(elapsed_since "$started_at") s"
     write_env
@@ -293,12 +283,4 @@ cmd_status() {
     return 3
 }
 
-case "${1:-}" in
-start) cmd_start ;;
-stop) cmd_stop ;;
-status) cmd_status ;;
-*)
-    echo "usage: $0 start|stop|status" >&2
-    exit 2
-    ;;
-esac
+run_command "$@"

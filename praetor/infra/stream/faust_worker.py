@@ -33,7 +33,7 @@ from praetor.infra.stream.topics import ensure_topics
 logger = logging.getLogger(__name__)
 
 # A batch is split by partition and each part is one transaction, so a batch needs hundreds of
-# records per partition to amortise the commit; the wait bounds the latency this adds.
+# records per partition to amortise the commit. The wait bounds the latency this adds.
 DEFAULT_BATCH_SIZE = 5000
 DEFAULT_BATCH_SECONDS = 0.2
 # faust's default (faust-streaming 0.15.3): a worker that dies without leaving the group
