@@ -44,10 +44,10 @@ def configure_logging(level: str) -> None:
 def init(log_level: str = typer.Option("info", help="Logging level: debug, info, warning or error.")) -> None:
     """Create the data directory, the databases and the admin user, then exit."""
     from praetor.infra.bootstrap import build_container, ensure_admin
-    from praetor.infra.settings import Settings
+    from praetor.infra.settings import load_settings
 
     configure_logging(log_level)
-    settings = Settings()
+    settings = load_settings()
     container = build_container(settings)
     try:
         generated = ensure_admin(container)
@@ -75,11 +75,11 @@ def serve(
 
     from praetor.api.app import create_app
     from praetor.infra.bootstrap import build_container, ensure_admin
-    from praetor.infra.settings import Settings
+    from praetor.infra.settings import load_settings
 
     configure_logging(log_level)
     logger = logging.getLogger("praetor.serve")
-    settings = Settings()
+    settings = load_settings()
     container = build_container(settings)
     generated = ensure_admin(container)
     if generated:
@@ -105,10 +105,10 @@ def relay(log_level: str = typer.Option("info", help="Logging level: debug, info
 
     from praetor.infra.event_store import open_postgres_event_store
     from praetor.infra.relay import Relay, run_until_stopped
-    from praetor.infra.settings import Settings
+    from praetor.infra.settings import load_settings
 
     configure_logging(log_level)
-    settings = Settings()
+    settings = load_settings()
     database_url, brokers = settings.require_distributed()
     relay = Relay(
         open_postgres_event_store(database_url),
@@ -128,11 +128,11 @@ def relay(log_level: str = typer.Option("info", help="Logging level: debug, info
 @reports_configuration_errors
 def worker(log_level: str = typer.Option("info", help="Logging level: debug, info, warning or error.")) -> None:
     """Distributed mode: build the read models from Kafka until interrupted."""
-    from praetor.infra.settings import Settings
+    from praetor.infra.settings import load_settings
     from praetor.infra.stream.faust_worker import run_worker
 
     configure_logging(log_level)
-    settings = Settings()
+    settings = load_settings()
     database_url, brokers = settings.require_distributed()
     run_worker(
         kafka_bootstrap=brokers,
@@ -153,10 +153,10 @@ def scheduler_command(log_level: str = typer.Option("info", help="Logging level:
     import threading
 
     from praetor.infra.bootstrap import build_container
-    from praetor.infra.settings import Settings
+    from praetor.infra.settings import load_settings
 
     configure_logging(log_level)
-    settings = Settings()
+    settings = load_settings()
     if not settings.api_url:
         raise typer.BadParameter("set PRAETOR_API_URL to the URL executors use to reach the API")
     container = build_container(settings)
@@ -185,7 +185,7 @@ def replay(
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from praetor.infra.replay import replay as run_replay
-    from praetor.infra.settings import Settings
+    from praetor.infra.settings import load_settings
 
     configure_logging(log_level)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()) as progress:
@@ -196,7 +196,7 @@ def replay(
                 tasks[stage] = progress.add_task(stage, total=total)
             progress.update(tasks[stage], completed=done, total=total)
 
-        summary = run_replay(Settings(), report, swap=swap)
+        summary = run_replay(load_settings(), report, swap=swap)
     counted = ", ".join(f"{count:,} {name}" for name, count in summary.counts.items())
     typer.echo(f"Replayed {counted} in {summary.seconds:.1f} s{'; the rebuilt read models are live' if swap else ''}.")
 
@@ -219,9 +219,9 @@ def events_tail(
 ) -> None:
     """Print messages of Praetor's topics as JSON lines: topic, partition, offset, key, value."""
     from praetor.cli.events import tail_events
-    from praetor.infra.settings import Settings
+    from praetor.infra.settings import load_settings
 
-    settings = Settings()
+    settings = load_settings()
     if not settings.kafka_bootstrap_servers:
         raise typer.BadParameter("set PRAETOR_KAFKA_BOOTSTRAP_SERVERS to the Kafka brokers (host:port)")
     tail_events(

@@ -6,6 +6,7 @@ passes it down; nothing reads the environment later.
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from pathlib import Path
 
@@ -91,3 +92,14 @@ class Settings(BaseSettings):
                 f"PRAETOR_MODE=distributed needs {' and '.join(missing)}; set them to the PostgreSQL URL and the Kafka brokers"
             )
         return self.database_url, self.kafka_bootstrap_servers  # type: ignore[return-value]
+
+
+def load_settings() -> Settings:
+    """Read the settings from the environment, and from the file PRAETOR_CONFIG_FILE names.
+
+    The file holds `PRAETOR_NAME=value` lines (dotenv format); the environment wins over it.
+    """
+    config_file = os.environ.get("PRAETOR_CONFIG_FILE")
+    if config_file and not Path(config_file).is_file():
+        raise ConfigurationError(f"PRAETOR_CONFIG_FILE names {config_file}, which is not a file; fix the path or unset it")
+    return Settings(_env_file=config_file or None)
