@@ -9,14 +9,17 @@ Both inserts ignore rows they already have, so a batch delivered twice adds noth
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
+import orjson
 from dateutil.parser import isoparse
 from sqlalchemy import insert
+from psycopg.types.json import Jsonb
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -33,7 +36,10 @@ def apply_job_events(session: Session, messages: Sequence[dict[str, Any]]) -> No
     if not messages:
         return
     rows = [_job_event_row(message) for message in messages]
-    session.connection().execute(_insert_ignoring_duplicates(session, tables.JobEvent, ("run_id", "seq")), rows)
+    if session.get_bind().dialect.name == "postgresql":
+        _copy_job_events(session, rows)
+    else:
+        session.connection().execute(_insert_ignoring_duplicates(session, tables.JobEvent, ("run_id", "seq")), rows)
 
     for message in messages:
         if message["event_type"] == "playbook_on_stats":
@@ -104,6 +110,41 @@ def _apply_stats(session: Session, message: dict[str, Any]) -> None:
         )
     if rows:
         session.connection().execute(_insert_ignoring_duplicates(session, tables.JobHostSummary, ("run_id", "host")), rows)
+
+
+JOB_EVENT_COLUMNS = (
+    "run_id", "job_id", "seq", "event_type", "uuid", "parent_uuid", "counter", "host", "play", "task", "stdout",
+    "start_line", "end_line", "failed", "changed", "created_at", "event_data",
+)
+
+
+def _copy_job_events(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert job events on PostgreSQL by COPY into a staging table, skipping stored `(run_id, seq)`.
+
+    PostgreSQL's cost per statement, not per row, bounded ingestion with one INSERT per row;
+    COPY sends the whole batch as one stream. The staging table lives only in this transaction.
+    """
+    cursor = session.connection().connection.driver_connection.cursor()
+    columns = ", ".join(JOB_EVENT_COLUMNS)
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS job_events_incoming (LIKE job_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    with cursor.copy(f"COPY job_events_incoming ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row(
+                [Jsonb(row[column], dumps=_dump_json) if column == "event_data" else row[column] for column in JOB_EVENT_COLUMNS]
+            )
+    cursor.execute(
+        f"INSERT INTO job_events ({columns}) SELECT {columns} FROM job_events_incoming ON CONFLICT (run_id, seq) DO NOTHING"
+    )
+    cursor.execute("TRUNCATE job_events_incoming")
+
+
+def _dump_json(value: Any) -> str:
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value)
 
 
 def _insert_ignoring_duplicates(session: Session, table: type[tables.ReadModel], key: tuple[str, ...]) -> Any:
