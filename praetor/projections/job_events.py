@@ -121,23 +121,24 @@ JOB_EVENT_COLUMNS = (
 def _copy_job_events(session: Session, rows: list[dict[str, Any]]) -> None:
     """Insert job events on PostgreSQL by COPY into a staging table, skipping stored `(run_id, seq)`.
 
-    PostgreSQL's cost per statement, not per row, bounded ingestion with one INSERT per row;
-    COPY sends the whole batch as one stream. The staging table lives only in this transaction.
+    With one INSERT per row, PostgreSQL's cost per statement bounded ingestion. COPY sends the
+    whole batch as one stream. The staging table belongs to the connection and is emptied here
+    and at every commit.
     """
-    cursor = session.connection().connection.driver_connection.cursor()
     columns = ", ".join(JOB_EVENT_COLUMNS)
-    cursor.execute(
-        "CREATE TEMP TABLE IF NOT EXISTS job_events_incoming (LIKE job_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-    )
-    with cursor.copy(f"COPY job_events_incoming ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(
-                [Jsonb(row[column], dumps=_dump_json) if column == "event_data" else row[column] for column in JOB_EVENT_COLUMNS]
-            )
-    cursor.execute(
-        f"INSERT INTO job_events ({columns}) SELECT {columns} FROM job_events_incoming ON CONFLICT (run_id, seq) DO NOTHING"
-    )
-    cursor.execute("TRUNCATE job_events_incoming")
+    with session.connection().connection.driver_connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TEMP TABLE IF NOT EXISTS job_events_incoming (LIKE job_events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+        with cursor.copy(f"COPY job_events_incoming ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(
+                    [Jsonb(row[column], dumps=_dump_json) if column == "event_data" else row[column] for column in JOB_EVENT_COLUMNS]
+                )
+        cursor.execute(
+            f"INSERT INTO job_events ({columns}) SELECT {columns} FROM job_events_incoming ON CONFLICT (run_id, seq) DO NOTHING"
+        )
+        cursor.execute("TRUNCATE job_events_incoming")
 
 
 def _dump_json(value: Any) -> str:
