@@ -97,7 +97,7 @@ class Settings(BaseSettings):
 def load_settings() -> Settings:
     """Read the settings from the environment, and from the file PRAETOR_CONFIG_FILE names.
 
-    The file holds `PRAETOR_NAME=value` lines (dotenv format); the environment wins over it.
+    The file contains `PRAETOR_NAME=value` lines (dotenv format). The environment wins over it.
     """
     config_file = os.environ.get("PRAETOR_CONFIG_FILE")
     if config_file and not Path(config_file).is_file():
