@@ -29,7 +29,7 @@ class ApiClient:
         deadline = time.monotonic() + timeout
         while True:
             if server_alive is not None and not server_alive():
-                raise RuntimeError(f"the server for {self.base_url} exited before it answered /api/v1/ping")
+                raise RuntimeError(f"the server for {self.base_url} exited before it responded to /api/v1/ping")
             try:
                 if self.http.get("/api/v1/ping").status_code == 200:
                     return

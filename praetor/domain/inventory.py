@@ -142,6 +142,6 @@ class Inventory(Resource):
 
     def _reject_taken_name(self, field: str, name: str) -> None:
         # Ansible keeps hosts and groups in one namespace, so a host may not share a group's name.
-        taken = {host["name"] for host in self.hosts.values()} | {group["name"] for group in self.groups.values()}
-        if name in taken:
+        used_names = {host["name"] for host in self.hosts.values()} | {group["name"] for group in self.groups.values()}
+        if name in used_names:
             raise Conflict(f"{field}: {name!r} is already a host or group in inventory {self.id}; choose another name")

@@ -88,7 +88,7 @@ def producer_config(settings: KafkaSettings, run_id: str) -> tuple[dict[str, Any
     kafka-python 3.0.12 accepts every option here. Older releases that pyproject.toml allows lack
     some, such as `bootstrap_timeout_ms`, and reject unknown options.
     """
-    wanted = {
+    requested = {
         "bootstrap_servers": list(settings.bootstrap_servers),
         "client_id": f"praetor-executor-{run_id}",
         "acks": "all",
@@ -101,8 +101,8 @@ def producer_config(settings: KafkaSettings, run_id: str) -> tuple[dict[str, Any
         "reconnect_backoff_max_ms": RECONNECT_BACKOFF_MAX_MS,
     }
     known = KafkaProducer.DEFAULT_CONFIG
-    config = {name: value for name, value in wanted.items() if name in known}
-    return config, [name for name in wanted if name not in known]
+    config = {name: value for name, value in requested.items() if name in known}
+    return config, [name for name in requested if name not in known]
 
 
 class KafkaRunSink:

@@ -18,8 +18,8 @@ from praetor.infra.event_log import EventLog, encode_message
 
 logger = logging.getLogger(__name__)
 
-# A header on messages whose JSON holds integers beyond 64 bits: readers decode those with the
-# json module, which keeps them exact.
+# A header on messages whose JSON contains integers beyond 64 bits. Readers decode those with
+# the json module, which keeps them exact.
 EXACT_JSON_HEADER = "praetor-exact-json"
 SEND_TIMEOUT_SECONDS = 30
 

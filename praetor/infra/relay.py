@@ -102,9 +102,11 @@ class Relay:
         for notification in notifications:
             key, value = domain_event_message(notification)
             futures.append(send_json(producer, self._domain_topic, key, value))
-            run_state = run_state_message(notification, self._app.mapper.to_domain_event(notification))
-            if run_state is not None:
-                futures.append(send_json(producer, self._run_state_topic, *run_state))
+            # Only run events of jobs have a run-state message; others need no decoding.
+            if ":Job.Run" in notification.topic:
+                run_state = run_state_message(notification, self._app.mapper.to_domain_event(notification))
+                if run_state is not None:
+                    futures.append(send_json(producer, self._run_state_topic, *run_state))
         flush_or_raise(producer, futures)
 
         self.position = notifications[-1].id

@@ -98,7 +98,7 @@ def replay_distributed(settings: Settings, progress: Progress, *, swap: bool = T
     summary = ReplaySummary()
     app = open_postgres_event_store(database_url)
     engine = create_read_model_engine(database_url, schema=next_schema)
-    _drop_tables_of_schema(engine, next_schema)
+    _recreate_schema(engine, next_schema)
     migrate(engine)
     sessions = session_factory(engine)
 
@@ -266,7 +266,7 @@ def _remove_sqlite_files(path: Path, *, keep_main: bool = False) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def _drop_tables_of_schema(engine: Engine, schema: str) -> None:
+def _recreate_schema(engine: Engine, schema: str) -> None:
     with engine.begin() as connection:
         connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')

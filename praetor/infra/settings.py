@@ -59,7 +59,6 @@ class Settings(BaseSettings):
     worker_group_id: str = "praetor-worker"
 
     scheduler_interval_seconds: float = 0.5
-    default_execution_pool: str = "default"
 
     @property
     def resolved_home(self) -> Path:

@@ -89,8 +89,8 @@ def free_port() -> int:
 def start_server(base: Path, extra_env: dict[str, str] | None = None) -> ServerProcess:
     """Start `praetor serve` on a free port of 127.0.0.1 with every folder it writes to under `base`.
 
-    `extra_env` adds settings, such as those of the distributed mode; with `PRAETOR_MODE`
-    set to distributed the server also runs a relay and a stream worker (`--all-in-one`).
+    `extra_env` adds settings, such as those of the distributed mode. With `PRAETOR_MODE`
+    set to distributed, the server also runs a relay and a stream worker (`--all-in-one`).
     """
     home = base / "home"
     projects_root = base / "projects"

@@ -111,16 +111,16 @@ class StreamProcessor:
 
     def stored_offsets(self, partitions: Iterable[tuple[str, int]]) -> dict[tuple[str, int], int]:
         """Return the next offset to apply for each `(topic, partition)`, 0 for one never applied."""
-        wanted = {position_name(topic, partition): (topic, partition) for topic, partition in partitions}
-        offsets = dict.fromkeys(wanted.values(), 0)
-        if not wanted:
+        requested = {position_name(topic, partition): (topic, partition) for topic, partition in partitions}
+        offsets = dict.fromkeys(requested.values(), 0)
+        if not requested:
             return offsets
         with self._sessions() as session:
             rows = session.execute(
-                select(ProjectionPosition.name, ProjectionPosition.position).where(ProjectionPosition.name.in_(wanted))
+                select(ProjectionPosition.name, ProjectionPosition.position).where(ProjectionPosition.name.in_(requested))
             )
             for name, position in rows:
-                offsets[wanted[name]] = position
+                offsets[requested[name]] = position
         return offsets
 
     def _apply_domain_events(self, session: Session, records: Sequence[StreamRecord]) -> None:

@@ -36,12 +36,12 @@ def ensure_topics(
     Existing topics keep their partition count and replication factor. A topic that another
     process creates at the same moment counts as existing.
     """
-    wanted = list(dict.fromkeys(names))
+    requested = list(dict.fromkeys(names))
     admin = KafkaAdminClient(bootstrap_servers=bootstrap_servers, request_timeout_ms=ADMIN_TIMEOUT_MS)
     try:
         existing = set(admin.list_topics())
         created = []
-        for name in wanted:
+        for name in requested:
             if name in existing:
                 continue
             topic = NewTopic(name=name, num_partitions=partitions, replication_factor=replication_factor)

@@ -65,9 +65,11 @@ def stack(tmp_path_factory):
         pytest.fail('PRAETOR_TEST_PG_DSN and PRAETOR_TEST_KAFKA_BOOTSTRAP are not set; run through scripts/test.sh')
     suffix = secrets.token_hex(4)
     database = f"praetor_replay_{suffix}"
+
     with psycopg.connect(admin_dsn, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{database}"')
     home = tmp_path_factory.mktemp("replay-home")
+
     env = {
         "PRAETOR_MODE": "distributed",
         "PRAETOR_HOME": str(home),
@@ -81,6 +83,7 @@ def stack(tmp_path_factory):
         mode="distributed", home=home, database_url=env["PRAETOR_DATABASE_URL"], kafka_bootstrap_servers=brokers,
         kafka_topic_prefix=env["PRAETOR_KAFKA_TOPIC_PREFIX"], kafka_topic_partitions=3,
     )
+
     container = build_container(settings)
     relay = run_relay(container.app, settings.database_url, brokers, topic_prefix=settings.kafka_topic_prefix, topic_partitions=3)
     with (home / "worker.log").open("wb") as log:
