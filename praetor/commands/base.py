@@ -11,7 +11,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -20,7 +20,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError
 
 from praetor.commands.ports import ProjectSources, ReadModelWaiter
-from praetor.domain.errors import NotFound
+from praetor.domain.errors import InvalidValue, NotFound
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +66,26 @@ class Context:
             self.saved_versions[event.originator_id] = event.originator_version
 
 
+def reject_nul_characters(command: object) -> None:
+    """Raise InvalidValue naming the field of `command` whose text contains a NUL character.
+
+    PostgreSQL's text and JSONB cannot store NUL, so a read model could never apply the event.
+    """
+    for field_ in fields(command):  # type: ignore[arg-type]
+        if _contains_nul(getattr(command, field_.name)):
+            raise InvalidValue(field_.name, "contains a NUL character (\\u0000), which cannot be stored; remove it")
+
+
+def _contains_nul(value: object) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_contains_nul(key) or _contains_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple):
+        return any(_contains_nul(item) for item in value)
+    return False
+
+
 class CommandBus:
     def __init__(self, app: Application, project_sources: ProjectSources, waiter: ReadModelWaiter) -> None:
         self._app = app
@@ -78,6 +98,7 @@ class CommandBus:
         With `wait`, return only once the read models include the change.
         """
         handler = HANDLERS[type(command)]
+        reject_nul_characters(command)
         for attempt in range(1, MAX_ATTEMPTS + 1):
             context = Context(self._app, self._project_sources)
             try:

@@ -10,11 +10,12 @@ import json
 import logging
 from pathlib import Path
 
-import orjson
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+from praetor.projections.json_text import dump_json
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ def create_read_model_engine(url: str, *, schema: str | None = None) -> Engine:
     # orjson encodes JSON columns several times faster than the json module, and job-event
     # ingestion spends much of its time there. Reads use the json module, which keeps
     # integers beyond 64 bits exact (orjson turns them into floats).
-    json_options = {"json_serializer": _dump_json, "json_deserializer": json.loads}
+    json_options = {"json_serializer": dump_json, "json_deserializer": json.loads}
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **json_options)
         event.listen(engine, "connect", _configure_sqlite)
@@ -49,12 +50,7 @@ def create_read_model_engine(url: str, *, schema: str | None = None) -> Engine:
     return engine
 
 
-def _dump_json(value: object) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:
-        # Integers beyond 64 bits and lone surrogates: the json module writes both.
-        return json.dumps(value)
+
 
 
 def _configure_sqlite(connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -80,8 +76,8 @@ def migrate(engine: Engine) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            # API servers, relays and workers may start together on an empty database; the
-            # lock, held until this transaction ends, lets one migrate while the others wait.
+            # API servers, relays and workers may start together on an empty database. The
+            # lock lasts until this transaction ends, so one migrates while the others wait.
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_ID})")
         config.attributes["connection"] = connection
         command.upgrade(config, "head")

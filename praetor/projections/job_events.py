@@ -9,14 +9,12 @@ Both inserts ignore rows they already have, so a batch delivered twice adds noth
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import orjson
 from dateutil.parser import isoparse
 from sqlalchemy import insert
 from psycopg.types.json import Jsonb
@@ -24,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from praetor.projections import tables
+from praetor.projections.json_text import NUL, dump_jsonb, replace_nul
 
 logger = logging.getLogger(__name__)
 
@@ -132,20 +131,19 @@ def _copy_job_events(session: Session, rows: list[dict[str, Any]]) -> None:
         )
         with cursor.copy(f"COPY job_events_incoming ({columns}) FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(
-                    [Jsonb(row[column], dumps=_dump_json) if column == "event_data" else row[column] for column in JOB_EVENT_COLUMNS]
-                )
+                copy.write_row([_copy_value(column, row[column]) for column in JOB_EVENT_COLUMNS])
         cursor.execute(
             f"INSERT INTO job_events ({columns}) SELECT {columns} FROM job_events_incoming ON CONFLICT (run_id, seq) DO NOTHING"
         )
         cursor.execute("TRUNCATE job_events_incoming")
 
 
-def _dump_json(value: Any) -> str:
-    try:
-        return orjson.dumps(value).decode()
-    except orjson.JSONEncodeError:
-        return json.dumps(value)
+def _copy_value(column: str, value: Any) -> Any:
+    if column == "event_data":
+        return Jsonb(value, dumps=dump_jsonb)
+    if isinstance(value, str) and NUL in value:
+        return replace_nul(value)
+    return value
 
 
 def _insert_ignoring_duplicates(session: Session, table: type[tables.ReadModel], key: tuple[str, ...]) -> Any:
